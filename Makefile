@@ -1,0 +1,37 @@
+# The two commands of the README: `make demo` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CUSTOMERS ?= 5000
+
+# Absolute paths, so dbt and the Python models find everything wherever they run from.
+export DUCKDB_PATH ?= $(CURDIR)/warehouse/demo.duckdb
+export MLMODELS_ARTIFACT_DIR ?= $(CURDIR)/warehouse/artifacts
+export DBT_PROJECT_DIR := $(CURDIR)/dbt_project
+export DBT_PROFILES_DIR := $(CURDIR)
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+.PHONY: install demo test lint clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+demo: install
+	$(BIN)/mlmodels generate-demo --db $(DUCKDB_PATH) --customers $(CUSTOMERS)
+	cd dbt_project && ../$(BIN)/dbt build
+	$(BIN)/mlmodels summary --db $(DUCKDB_PATH)
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf warehouse dbt_project/target dbt_project/logs

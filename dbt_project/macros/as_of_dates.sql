@@ -1,0 +1,17 @@
+{#- The as_of grid: one date per `cadence` (day | week | month) from start_date up to end_date.
+    end_date may be an SQL expression such as a scalar subquery over the event log. -#}
+{% macro as_of_dates(start_date, end_date, cadence='month') -%}
+    {{ return(adapter.dispatch('as_of_dates', 'mlmodels')(start_date, end_date, cadence)) }}
+{%- endmacro %}
+
+{% macro default__as_of_dates(start_date, end_date, cadence='month') -%}
+    {%- if cadence not in ['day', 'week', 'month'] -%}
+        {{ exceptions.raise_compiler_error(
+            "as_of_dates: cadence must be day, week or month, got '" ~ cadence ~ "'") }}
+    {%- endif -%}
+    select cast(date_{{ cadence }} as date) as as_of_date
+    from (
+        {{ dbt.date_spine(cadence, "cast('" ~ start_date ~ "' as date)",
+                          dbt.dateadd('day', 1, 'cast(' ~ end_date ~ ' as date)')) }}
+    ) as spine
+{%- endmacro %}

@@ -1,0 +1,83 @@
+"""The ``mlmodels`` command: demo data and a summary of what a build produced."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+
+from mlmodels import demo
+
+MAIN_TABLES = (
+    "feat_customer__as_of",
+    "ml_churn__training_set",
+    "ml_model_registry",
+    "ml_churn__scores",
+    "ml_churn__predictions",
+    "ml_churn__feature_drift",
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``mlmodels`` command line; see ``mlmodels --help``."""
+    parser = argparse.ArgumentParser(prog="mlmodels", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    generate = commands.add_parser(
+        "generate-demo", help="write the demo world's raw tables (schema raw) into a DuckDB file"
+    )
+    generate.add_argument("--db", required=True, type=Path, help="the DuckDB file to write")
+    generate.add_argument("--customers", type=int, default=5000, help="number of customers")
+    generate.add_argument("--seed", type=int, default=42, help="random seed")
+
+    summary = commands.add_parser("summary", help="print where the main tables are and their sizes")
+    summary.add_argument("--db", required=True, type=Path, help="the DuckDB file dbt built")
+
+    args = parser.parse_args(argv)
+    if args.command == "generate-demo":
+        return _generate_demo(args.db, args.customers, args.seed)
+    return _summary(args.db)
+
+
+def _generate_demo(path: Path, customers: int, seed: int) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with duckdb.connect(str(path)) as con:
+        counts = demo.generate(con, customers=customers, seed=seed)
+    elapsed = time.perf_counter() - started
+    sizes = ", ".join(f"raw.{table}: {rows:,} rows" for table, rows in counts.items())
+    print(f"demo data written to {path.resolve()} in {elapsed:.1f} s ({sizes})")
+    return 0
+
+
+def _summary(path: Path) -> int:
+    if not path.is_file():
+        print(f"no DuckDB file at {path.resolve()}: run `make demo` first", file=sys.stderr)
+        return 1
+    with duckdb.connect(str(path), read_only=True) as con:
+        existing = {row[0] for row in con.sql("select table_name from duckdb_tables()").fetchall()}
+        print(f"DuckDB file: {path.resolve()}")
+        for table in MAIN_TABLES:
+            if table in existing:
+                rows = con.sql(f"select count(*) from {table}").fetchone()[0]
+                print(f"  {table:<28} {rows:>10,} rows")
+            else:
+                print(f"  {table:<28} (not built)")
+        if "ml_model_registry" in existing:
+            for name, version, status, auc, base in con.sql(
+                "select model_name, model_version, status, test_roc_auc, baseline_test_roc_auc "
+                "from ml_model_registry order by registered_at"
+            ).fetchall():
+                print(f"  model {name} {version} [{status}]: test ROC AUC {auc:.3f} "
+                      f"(prior baseline {base:.3f})")
+    print(f"Open it with: duckdb -readonly {path.resolve()}  (or python: duckdb.connect(..., "
+          "read_only=True))")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

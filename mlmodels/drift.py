@@ -1,0 +1,112 @@
+"""Population stability: reference bins fitted on the training split, and the reference PSI.
+
+The warehouse computes PSI in SQL (``macros/feature_psi.sql``) against the bins stored here; the
+numpy function :func:`psi` is the definition that SQL must reproduce.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+SMOOTHING = 1e-8
+BIN_COLUMNS = [
+    "feature", "feature_type", "bin_index", "lower_edge", "upper_edge", "category",
+    "reference_count", "reference_total",
+]
+
+
+def decile_edges(values: np.ndarray) -> np.ndarray:
+    """Return the 11 bucket edges of the reference definition.
+
+    The 0th, 10th, ..., 100th percentiles of ``values`` (numpy's default linear interpolation),
+    with the outer edges replaced by -inf and +inf so that every later value falls in a bucket.
+    """
+    edges = np.percentile(values, np.linspace(0, 100, 11))
+    edges[0], edges[-1] = -np.inf, np.inf
+    return edges
+
+
+def psi(reference: np.ndarray, current: np.ndarray) -> float:
+    """Return the population stability index of ``current`` against ``reference`` (no NaN).
+
+    Bucket edges are :func:`decile_edges` of the reference; each side's share of a bucket is
+    ``(count + 1e-8) / n`` with numpy.histogram's bucket rule; PSI is
+    ``sum((current - reference) * ln(current / reference))``.
+    """
+    edges = decile_edges(np.asarray(reference, dtype=float))
+    ref = (np.histogram(reference, edges)[0] + SMOOTHING) / len(reference)
+    cur = (np.histogram(current, edges)[0] + SMOOTHING) / len(current)
+    return float(np.sum((cur - ref) * np.log(cur / ref)))
+
+
+def reference_bins(
+    train: pd.DataFrame, numeric: Iterable[str], categorical: Iterable[str]
+) -> pd.DataFrame:
+    """Return the reference distribution of each feature on the training rows, one row per bin.
+
+    Parameters
+    ----------
+    train
+        The training split only (reference bins are fitted on train, like every other statistic).
+    numeric, categorical
+        Feature columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``BIN_COLUMNS``. Numeric features get ten buckets ``[lower_edge, upper_edge)``
+        over their non-null values; categorical features one row per category seen in training.
+        ``reference_total`` is the number of non-null training values of the feature.
+    """
+    rows: list[dict[str, object]] = []
+    for feature in numeric:
+        values = pd.to_numeric(train[feature]).dropna().to_numpy(dtype=float)
+        if len(values) == 0:
+            continue
+        edges = decile_edges(values)
+        counts = np.histogram(values, edges)[0]
+        for index, count in enumerate(counts):
+            rows.append({
+                "feature": feature, "feature_type": "numeric", "bin_index": index,
+                "lower_edge": float(edges[index]), "upper_edge": float(edges[index + 1]),
+                "category": None, "reference_count": int(count), "reference_total": len(values),
+            })
+    for feature in categorical:
+        counts = train[feature].dropna().astype(str).value_counts().sort_index()
+        for index, (category, count) in enumerate(counts.items()):
+            rows.append({
+                "feature": feature, "feature_type": "categorical", "bin_index": index,
+                "lower_edge": None, "upper_edge": None, "category": category,
+                "reference_count": int(count), "reference_total": int(counts.sum()),
+            })
+    return pd.DataFrame(rows, columns=BIN_COLUMNS)
+
+
+def registered_reference_bins(registry_rows: pd.DataFrame) -> pd.DataFrame:
+    """Return the reference bins of every registered version, read from the artifact store.
+
+    Parameters
+    ----------
+    registry_rows
+        Rows of ``ml_model_registry`` (model_name, model_version, artifact_uri).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model_name``, ``model_version`` and the ``BIN_COLUMNS`` of each version.
+    """
+    from mlmodels.registry import load_metadata
+
+    frames = []
+    for row in registry_rows.itertuples(index=False):
+        bins = pd.DataFrame(load_metadata(row.artifact_uri)["reference_bins"], columns=BIN_COLUMNS)
+        frames.append(bins.assign(model_name=row.model_name, model_version=row.model_version))
+    columns = ["model_name", "model_version", *BIN_COLUMNS]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns].astype({
+        "lower_edge": "float64", "upper_edge": "float64", "category": object,
+    })

@@ -1,0 +1,178 @@
+"""DESIGN.md invariants 1-3, each checked on real dbt builds and shown to fail when broken.
+
+Every test is parametrised with `sabotage`: None builds the project as it is and the invariant
+must hold; otherwise the named guard is broken in the project copy first (e.g. `<` becomes `<=`)
+and the same check must catch it. That is how we know the checks can fail.
+"""
+
+import pandas as pd
+import pytest
+from conftest import new_warehouse
+
+pytestmark = pytest.mark.slow
+
+# Models only: dbt's data tests would stop a sabotaged build before the check sees it.
+MODELS_ONLY = ("--exclude-resource-type", "test")
+CUTOFF = "2024-03-01"  # an as_of date in the middle of the demo's history
+HORIZON_DAYS = 90
+
+FEATURE_SABOTAGE = {
+    "pit_window <= instead of <": (
+        "macros/pit_window.sql", "{{ ts }} < {{ window_end }}", "{{ ts }} <= {{ window_end }}"),
+    "asof join <= instead of <": (
+        "macros/asof_left_join.sql",
+        "and {{ alias }}.{{ right_ts }} < {{ left_ts }}\n{%- endmacro %}",
+        "and {{ alias }}.{{ right_ts }} <= {{ left_ts }}\n{%- endmacro %}"),
+}
+LABEL_SABOTAGE = {
+    "label window opens after as_of": (
+        "macros/label_window.sql", "{{ ts }} >= {{ as_of }}", "{{ ts }} > {{ as_of }}"),
+    "label window closes after as_of + horizon": (
+        "macros/label_window.sql",
+        "{{ ts }} < {{ dbt.dateadd('day', horizon_days, as_of) }}",
+        "{{ ts }} <= {{ dbt.dateadd('day', horizon_days, as_of) }}"),
+}
+SPLIT_SABOTAGE = {
+    "no embargo": (
+        "models/ml/ml_churn__training_set.sql", "embargo_days=horizon_days", "embargo_days=0"),
+}
+
+
+def sabotaged(tmp_path, sabotage, catalogue):
+    warehouse = new_warehouse(tmp_path)
+    if sabotage:
+        warehouse.edit(*catalogue[sabotage])
+    return warehouse
+
+
+def change_the_future(warehouse, cutoff: str) -> None:
+    """Change or delete every event at or after the cutoff, and add events exactly at it."""
+    at = f"timestamp '{cutoff} 00:00:00'"
+    warehouse.raw(f"""
+        -- new events exactly at the cutoff's midnight: the tightest leak there is
+        insert into raw.events
+        select 900000000 + customer_id, customer_id, 'order', {at}, 999.0
+        from raw.customers where signup_at < {at} and customer_id % 3 = 0;
+        insert into raw.plan_history
+        select customer_id, 'premium', {at} from raw.customers
+        where signup_at < {at} and customer_id % 3 = 1;
+        -- every later event deleted or changed
+        delete from raw.events where occurred_at >= {at} and event_id % 2 = 0
+            and event_id < 900000000;
+        update raw.events
+        set amount = amount * 3 + 1, occurred_at = occurred_at + interval 1 hour
+        where occurred_at >= {at} and event_id < 900000000;
+    """)
+
+
+def feature_rows(warehouse, cutoff: str) -> pd.DataFrame:
+    return warehouse.sql(
+        f"select * from feat_customer__as_of where as_of_date <= date '{cutoff}'"
+        " order by customer_id, as_of_date"
+    )
+
+
+@pytest.mark.parametrize("sabotage", [None, *FEATURE_SABOTAGE])
+def test_features_ignore_events_at_or_after_as_of(tmp_path, sabotage):
+    warehouse = sabotaged(tmp_path, sabotage, FEATURE_SABOTAGE)
+    warehouse.build("--select", "+feat_customer__as_of", *MODELS_ONLY)
+    before = feature_rows(warehouse, CUTOFF)
+    change_the_future(warehouse, CUTOFF)
+    warehouse.build("--select", "+feat_customer__as_of", *MODELS_ONLY)
+    after = feature_rows(warehouse, CUTOFF)
+    assert len(before) > 1000
+    unchanged = before.equals(after)
+    if sabotage is None:
+        pd.testing.assert_frame_equal(before, after)
+    else:  # should fail: the broken guard lets the changed future into the features
+        assert not unchanged, f"the leakage check did not catch: {sabotage}"
+
+
+def label_oracle(warehouse) -> pd.DataFrame:
+    """Labels recomputed by brute force from the raw log: a cancellation in [as_of, as_of+h)."""
+    rows = warehouse.sql("select customer_id, as_of_date, churned_90d, is_label_mature"
+                         " from ml_churn__training_set")
+    events = warehouse.sql("select distinct customer_id, event_type, occurred_at from raw.events")
+    observed_until = events.occurred_at.max()
+    cancellations = events[events.event_type == "cancellation"]
+    joined = rows.merge(cancellations[["customer_id", "occurred_at"]], on="customer_id", how="left")
+    start = joined.as_of_date
+    end = start + pd.Timedelta(days=HORIZON_DAYS)
+    joined["in_window"] = (joined.occurred_at >= start) & (joined.occurred_at < end)
+    oracle = joined.groupby(["customer_id", "as_of_date"]).in_window.any().rename("oracle_label")
+    rows = rows.merge(oracle.reset_index(), on=["customer_id", "as_of_date"])
+    rows["oracle_mature"] = rows.as_of_date + pd.Timedelta(days=HORIZON_DAYS) <= observed_until
+    return rows
+
+
+def put_cancellations_on_the_window_edges(warehouse, as_of: str) -> None:
+    """Cancel some customers exactly at as_of (inside) and others exactly at as_of + h (outside)."""
+    start = f"timestamp '{as_of} 00:00:00'"
+    end = f"timestamp '{as_of} 00:00:00' + interval {HORIZON_DAYS} day"
+    warehouse.raw(f"""
+        create temp table edge as
+        select customer_id, row_number() over (order by customer_id) as n
+        from raw.customers c
+        where signup_at < {start} and not exists (
+            select 1 from raw.events e where e.customer_id = c.customer_id
+            and e.event_type = 'cancellation' and e.occurred_at < {end} + interval 1 day);
+        delete from raw.events where event_type = 'cancellation'
+            and customer_id in (select customer_id from edge where n <= 40);
+        insert into raw.events
+        select 800000000 + customer_id, customer_id, 'cancellation',
+            case when n <= 20 then {start} else {end} end, null
+        from edge where n <= 40;
+    """)
+
+
+@pytest.mark.parametrize("sabotage", [None, *LABEL_SABOTAGE])
+def test_labels_come_from_the_label_window_only(tmp_path, sabotage):
+    warehouse = sabotaged(tmp_path, sabotage, LABEL_SABOTAGE)
+    put_cancellations_on_the_window_edges(warehouse, CUTOFF)
+    warehouse.build("--select", "+ml_churn__training_set", *MODELS_ONLY)
+    rows = label_oracle(warehouse)
+    mature = rows[rows.oracle_mature]
+    assert (rows.is_label_mature == rows.oracle_mature).all()
+    assert rows.loc[~rows.oracle_mature, "churned_90d"].isna().all()
+    agree = (mature.churned_90d == mature.oracle_label.astype(int)).all()
+    if sabotage is None:
+        assert agree
+        assert mature.churned_90d.sum() > 0
+    else:  # should fail: events on the window's edges are counted on the wrong side
+        assert not agree, f"the label check did not catch: {sabotage}"
+
+
+def split_violations(rows: pd.DataFrame) -> list[str]:
+    """Every way the time split breaks invariant 3 (empty when it holds)."""
+    problems = []
+    span = rows.groupby("split").as_of_date.agg(["min", "max"])
+    for split in ("train", "valid", "test"):
+        if split not in span.index:
+            problems.append(f"split {split} is empty")
+    horizon = pd.Timedelta(days=HORIZON_DAYS)
+    for earlier, later in (("train", "valid"), ("valid", "test")):
+        if {earlier, later} <= set(span.index):
+            gap = span.loc[later, "min"] - span.loc[earlier, "max"]
+            if gap < horizon:
+                problems.append(f"{earlier} -> {later} gap {gap.days} days < {HORIZON_DAYS}")
+    if not rows.loc[rows.split == "score", "is_label_mature"].eq(False).all():
+        problems.append("a score row has a mature label")
+    labelled = rows[rows.split.isin(["train", "valid", "test"])]
+    if not labelled.is_label_mature.all():
+        problems.append("a train/valid/test row has an immature label")
+    mature_dates = sorted(rows.loc[rows.is_label_mature, "as_of_date"].unique())
+    if sorted(rows.loc[rows.split == "test", "as_of_date"].unique()) != mature_dates[-3:]:
+        problems.append("test is not the last three mature as_of dates")
+    return problems
+
+
+@pytest.mark.parametrize("sabotage", [None, *SPLIT_SABOTAGE])
+def test_time_split_orders_splits_with_an_embargo(tmp_path, sabotage):
+    warehouse = sabotaged(tmp_path, sabotage, SPLIT_SABOTAGE)
+    warehouse.build("--select", "+ml_churn__training_set", *MODELS_ONLY)
+    rows = warehouse.sql("select as_of_date, split, is_label_mature from ml_churn__training_set")
+    problems = split_violations(rows)
+    if sabotage is None:
+        assert problems == []
+    else:  # should fail: without the embargo, label windows cross the split boundaries
+        assert problems, f"the split check did not catch: {sabotage}"

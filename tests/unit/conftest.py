@@ -1,0 +1,39 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlmodels import specs
+
+SPEC = {
+    "name": "toy",
+    "target": "label",
+    "entity_key": "entity_id",
+    "features": {"numeric": ["x1", "x2"], "categorical": ["colour"]},
+    "estimator": {"name": "logistic_regression", "params": {"max_iter": 500}},
+}
+
+
+@pytest.fixture
+def spec() -> specs.ModelSpec:
+    return specs.from_dict(SPEC)
+
+
+@pytest.fixture
+def rows() -> pd.DataFrame:
+    """A small training set: 12 monthly as_of dates, 200 entities, label driven by x1 and colour."""
+    rng = np.random.default_rng(0)
+    dates = pd.date_range("2024-01-01", periods=12, freq="MS")
+    frame = pd.DataFrame(
+        [(e, d) for d in dates for e in range(200)], columns=["entity_id", "as_of_date"]
+    )
+    frame["x1"] = rng.normal(size=len(frame))
+    frame["x2"] = rng.normal(size=len(frame))
+    frame.loc[rng.random(len(frame)) < 0.05, "x2"] = np.nan
+    frame["colour"] = rng.choice(["red", "green", "blue"], size=len(frame))
+    logit = 1.5 * frame["x1"] + (frame["colour"] == "red") - 1.5
+    frame["label"] = (rng.random(len(frame)) < 1 / (1 + np.exp(-logit))).astype(int)
+    month = frame["as_of_date"].dt.month
+    frame["split"] = np.select(
+        [month <= 6, month == 8, month >= 10], ["train", "valid", "test"], default="embargo"
+    )
+    return frame
