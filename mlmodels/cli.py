@@ -63,8 +63,8 @@ def _summary(path: Path) -> int:
         print(f"DuckDB file: {path.resolve()}")
         for table in MAIN_TABLES:
             if table in existing:
-                rows = con.sql(f"select count(*) from {table}").fetchone()[0]
-                print(f"  {table:<28} {rows:>10,} rows")
+                rows = con.sql(f"select count(*) from {table}").fetchall()[0][0]
+                print(f"  {table:<28} {rows:>10,} rows" if rows != 1 else f"  {table:<28} {rows:>10,} row")
             else:
                 print(f"  {table:<28} (not built)")
         if "ml_model_registry" in existing:
