@@ -10,15 +10,17 @@ from pathlib import Path
 
 import duckdb
 
-from mlmodels import demo
+from mlmodels import demo, scaffold
 
 MAIN_TABLES = (
     "feat_customer__as_of",
     "ml_churn__training_set",
     "ml_model_registry",
-    "ml_churn__scores",
+    "ml_evaluation__metrics",
     "ml_churn__predictions",
     "ml_churn__feature_drift",
+    "ml_spend__predictions",
+    "ml_spend__feature_drift",
 )
 
 
@@ -37,10 +39,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = commands.add_parser("summary", help="print where the main tables are and their sizes")
     summary.add_argument("--db", required=True, type=Path, help="the DuckDB file dbt built")
 
+    new = commands.add_parser(
+        "new", help="write an ML model's dbt files from its spec (dbt_project/ml/<name>.yml)"
+    )
+    new.add_argument("name", help="the spec's name (ml/<name>.yml)")
+    new.add_argument("--project", type=Path, default=Path("dbt_project"),
+                     help="the dbt project folder (default: dbt_project)")
+    new.add_argument("--force", action="store_true", help="overwrite the model's existing files")
+    new.add_argument("--check", action="store_true",
+                     help="only check that the files are what the spec gives; exit 1 if not")
+
     args = parser.parse_args(argv)
     if args.command == "generate-demo":
         return _generate_demo(args.db, args.customers, args.seed)
+    if args.command == "new":
+        return _new(args.project, args.name, args.force, args.check)
     return _summary(args.db)
+
+
+def _new(project: Path, name: str, force: bool, check: bool) -> int:
+    try:
+        if check:
+            stale = scaffold.check(project, name)
+            for path in stale:
+                print(f"out of date: {path}", file=sys.stderr)
+            if stale:
+                print(f"run: mlmodels new {name} --force", file=sys.stderr)
+            return 1 if stale else 0
+        written = scaffold.write(project, name, force=force)
+    except scaffold.ScaffoldError as error:
+        print(f"mlmodels new: {error}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"wrote {path}")
+    print(f"model '{name}' is listed in vars.ml_models; run `dbt build --select +ml_{name}__train+`")
+    return 0
 
 
 def _generate_demo(path: Path, customers: int, seed: int) -> int:
@@ -68,12 +101,13 @@ def _summary(path: Path) -> int:
             else:
                 print(f"  {table:<28} (not built)")
         if "ml_model_registry" in existing:
-            for name, version, status, auc, base in con.sql(
-                "select model_name, model_version, status, test_roc_auc, baseline_test_roc_auc "
-                "from ml_model_registry order by registered_at"
+            for name, version, status, metric, score, prior, rule in con.sql(
+                "select model_name, model_version, status, selection_metric, test_score, "
+                "baseline_prior_test_score, baseline_rule_test_score "
+                "from ml_model_registry order by model_name, trained_at"
             ).fetchall():
-                print(f"  model {name} {version} [{status}]: test ROC AUC {auc:.3f} "
-                      f"(prior baseline {base:.3f})")
+                print(f"  model {name} {version} [{status}]: test {metric} {score:.3f} "
+                      f"(prior {prior:.3f}, rule {rule:.3f})")
     print(f"Open it with: duckdb -readonly {path.resolve()}  (or python: duckdb.connect(..., "
           "read_only=True))")
     return 0

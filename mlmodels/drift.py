@@ -83,30 +83,3 @@ def reference_bins(
                 "reference_count": int(count), "reference_total": int(counts.sum()),
             })
     return pd.DataFrame(rows, columns=BIN_COLUMNS)
-
-
-def registered_reference_bins(registry_rows: pd.DataFrame) -> pd.DataFrame:
-    """Return the reference bins of every registered version, read from the artifact store.
-
-    Parameters
-    ----------
-    registry_rows
-        Rows of ``ml_model_registry`` (model_name, model_version, artifact_uri).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``model_name``, ``model_version`` and the ``BIN_COLUMNS`` of each version.
-    """
-    from mlmodels.registry import load_metadata
-
-    frames = []
-    for row in registry_rows.itertuples(index=False):
-        bins = pd.DataFrame(load_metadata(row.artifact_uri)["reference_bins"], columns=BIN_COLUMNS)
-        frames.append(bins.assign(model_name=row.model_name, model_version=row.model_version))
-    columns = ["model_name", "model_version", *BIN_COLUMNS]
-    if not frames:
-        return pd.DataFrame(columns=columns)
-    return pd.concat(frames, ignore_index=True)[columns].astype({
-        "lower_edge": "float64", "upper_edge": "float64", "category": object,
-    })

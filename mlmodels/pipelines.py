@@ -2,56 +2,96 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 
 from mlmodels.specs import ModelSpec
 
-# Specs name estimators; this registry maps the names to code (no import paths in YAML).
-ESTIMATORS: dict[str, type[BaseEstimator]] = {
+# Specs name estimators; these registries map the names to code (no import paths in YAML).
+CLASSIFIERS: dict[str, type[BaseEstimator]] = {
     "logistic_regression": LogisticRegression,
     "random_forest": RandomForestClassifier,
     "hist_gradient_boosting": HistGradientBoostingClassifier,
 }
-_SEEDED = {"random_forest", "hist_gradient_boosting", "logistic_regression"}
+REGRESSORS: dict[str, type[BaseEstimator]] = {
+    "linear_regression": LinearRegression,
+    "ridge": Ridge,
+    "random_forest": RandomForestRegressor,
+    "hist_gradient_boosting": HistGradientBoostingRegressor,
+}
+MISSING_CATEGORY = "__missing__"
 
 
-def build_pipeline(spec: ModelSpec) -> Pipeline:
-    """Return an unfitted Pipeline: preprocessing of the spec's columns, then its estimator.
+def estimators_for(task: str) -> dict[str, type[BaseEstimator]]:
+    """Return the estimator registry of a task."""
+    return CLASSIFIERS if task == "binary_classification" else REGRESSORS
 
-    Numeric columns are median-imputed and standardised; categorical columns get a constant for
-    missing values and a one-hot encoding that ignores categories unseen in training. Everything
-    is fitted by ``Pipeline.fit``, i.e. on the training rows only.
+
+def build_pipeline(
+    spec: ModelSpec, estimator: str | None = None, params: dict[str, Any] | None = None
+) -> Pipeline:
+    """Return an unfitted Pipeline: preprocessing of the spec's columns, then an estimator.
+
+    Numeric columns are median-imputed and standardised. Categorical columns get a constant for
+    missing values, then one-hot encoding (ignoring categories unseen in training) or, where the
+    spec says ``target``, scikit-learn's cross-fitted TargetEncoder; nominal categories never get
+    ordinal codes. Everything is fitted by ``Pipeline.fit``, i.e. on the training rows only.
 
     Parameters
     ----------
     spec
-        The validated model spec.
+        The validated, resolved model spec.
+    estimator
+        A name from the task's registry; default the spec's first candidate.
+    params
+        Estimator parameters; ``random_state`` and the spec's ``class_weight`` are added where
+        the estimator takes them and they are not given.
 
     Returns
     -------
     Pipeline
         Steps ``pre`` (a ColumnTransformer) and ``est``.
     """
-    numeric = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
-    categorical = make_pipeline(
-        SimpleImputer(strategy="constant", fill_value="__missing__"),
-        OneHotEncoder(handle_unknown="ignore"),
-    )
-    pre = ColumnTransformer(
-        [("num", numeric, list(spec.numeric)), ("cat", categorical, list(spec.categorical))],
-        remainder="drop",
-    )
-    params = dict(spec.estimator.params)
-    if spec.estimator.name in _SEEDED:
+    name = estimator or spec.candidates[0].name
+    cls = estimators_for(spec.task)[name]
+    params = dict(params if params is not None else spec.candidates[0].params)
+    accepted = cls().get_params()
+    if "random_state" in accepted:
         params.setdefault("random_state", spec.random_state)
-    return Pipeline([("pre", pre), ("est", ESTIMATORS[spec.estimator.name](**params))])
+    if spec.class_weight and "class_weight" in accepted:
+        params.setdefault("class_weight", spec.class_weight)
+    return Pipeline([("pre", preprocessor(spec)), ("est", cls(**params))])
+
+
+def preprocessor(spec: ModelSpec) -> ColumnTransformer:
+    """Return the ColumnTransformer for the spec's numeric and categorical columns."""
+    onehot = [c for c in spec.categorical if spec.encoding.get(c, "onehot") == "onehot"]
+    target = [c for c in spec.categorical if spec.encoding.get(c) == "target"]
+    target_type = "binary" if spec.is_classifier else "continuous"
+    steps = [
+        ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+         list(spec.numeric)),
+        ("onehot", make_pipeline(
+            SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY),
+            OneHotEncoder(handle_unknown="ignore")), onehot),
+        ("target", make_pipeline(
+            SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY),
+            TargetEncoder(target_type=target_type, random_state=spec.random_state)), target),
+    ]
+    return ColumnTransformer([step for step in steps if step[2]], remainder="drop")
 
 
 def feature_frame(rows: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:

@@ -1,9 +1,16 @@
-"""The artifact store: one folder per model version holding the fitted Pipeline and its metadata.
+"""The model registry and artifact store: the record of every version, kept outside the warehouse.
 
-Layout: ``<root>/<model_name>/<model_version>/pipeline.joblib`` and ``metadata.json``. Files are
-written to a temporary name and renamed into place, so a killed run never leaves a half-written
-artifact under a version's name. The registry *table* (``ml_model_registry``) lives in the
-warehouse and records each version's ``artifact_uri`` and ``artifact_sha256``.
+Layout under the store's root (``MLMODELS_ARTIFACT_DIR``)::
+
+    <model_name>/registry.json                  every version's row, and every status change
+    <model_name>/<model_version>/pipeline.joblib the whole fitted Pipeline
+    <model_name>/<model_version>/metadata.json  metrics, windows, reference bins, library versions
+    <model_name>/<model_version>/evaluation.json the evaluation tables
+
+Every file is written to a temporary name and renamed into place, so a killed run never leaves a
+half-written file; a version's folder is complete before ``registry.json`` names it. The warehouse
+tables (``ml_model_registry``, ``ml_model_status_history``) mirror this store on every build, so
+``dbt build --full-refresh`` cannot lose history.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import hashlib
 import json
 import os
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +28,22 @@ from sklearn.pipeline import Pipeline
 
 PIPELINE_FILE = "pipeline.joblib"
 METADATA_FILE = "metadata.json"
+EVALUATION_FILE = "evaluation.json"
+REGISTRY_FILE = "registry.json"
+STATUSES = ("champion", "challenger", "retired", "rejected")
 
 
 class ArtifactError(RuntimeError):
     """An artifact is missing or does not match what the registry recorded."""
 
 
+def now() -> str:
+    """Return the current UTC time as an ISO string without zone (what the tables store)."""
+    return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
 def version_dir(root: str | Path, model_name: str, model_version: str) -> Path:
-    """Return the folder of one model version in the artifact store."""
+    """Return the folder of one model version in the store."""
     return Path(root).resolve() / model_name / model_version
 
 
@@ -40,19 +56,15 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def save(
-    pipeline: Pipeline, metadata: dict[str, Any], root: str | Path, model_name: str, version: str
+def save_version(
+    pipeline: Pipeline,
+    metadata: dict[str, Any],
+    evaluation: dict[str, list[dict[str, Any]]],
+    root: str | Path,
+    model_name: str,
+    version: str,
 ) -> tuple[Path, str]:
-    """Write a fitted Pipeline and its metadata into the store.
-
-    Parameters
-    ----------
-    pipeline
-        The whole fitted Pipeline (preprocessing and estimator).
-    metadata
-        JSON-serialisable facts about the version (metrics, windows, reference bins, ...).
-    root, model_name, version
-        Where in the store it goes.
+    """Write a fitted Pipeline, its metadata and its evaluation tables into the store.
 
     Returns
     -------
@@ -64,11 +76,8 @@ def save(
     artifact = folder / PIPELINE_FILE
     _atomic_write(artifact, lambda handle: joblib.dump(pipeline, handle))
     sha = sha256_of(artifact)
-    document = {**metadata, "artifact_sha256": sha}
-    _atomic_write(
-        folder / METADATA_FILE,
-        lambda handle: handle.write(json.dumps(document, indent=2, default=str).encode()),
-    )
+    _write_json(folder / EVALUATION_FILE, evaluation)
+    _write_json(folder / METADATA_FILE, {**metadata, "artifact_sha256": sha})
     return artifact, sha
 
 
@@ -100,10 +109,105 @@ def load_metadata(artifact_uri: str | Path) -> dict[str, Any]:
     ArtifactError
         If the metadata file is missing.
     """
-    path = Path(artifact_uri).parent / METADATA_FILE
+    return _read_json(Path(artifact_uri).parent / METADATA_FILE)
+
+
+def load_evaluation(artifact_uri: str | Path) -> dict[str, list[dict[str, Any]]]:
+    """Return the evaluation tables stored beside an artifact."""
+    return _read_json(Path(artifact_uri).parent / EVALUATION_FILE)
+
+
+class ModelRegistry:
+    """The versions of one model and their status, in ``<root>/<model_name>/registry.json``.
+
+    Parameters
+    ----------
+    root
+        The store's folder.
+    model_name
+        The model (its spec's name).
+    """
+
+    def __init__(self, root: str | Path, model_name: str):
+        self.model_name = model_name
+        self.path = Path(root).resolve() / model_name / REGISTRY_FILE
+        state = json.loads(self.path.read_text()) if self.path.is_file() else {}
+        self._versions: list[dict[str, Any]] = state.get("versions", [])
+        self._history: list[dict[str, Any]] = state.get("history", [])
+
+    def versions(self) -> list[dict[str, Any]]:
+        """Return every registered version's row, oldest first."""
+        return [dict(row) for row in self._versions]
+
+    def history(self) -> list[dict[str, Any]]:
+        """Return every status change, oldest first."""
+        return [dict(change) for change in self._history]
+
+    def get(self, model_version: str) -> dict[str, Any] | None:
+        """Return one version's row, or None if it is not registered."""
+        return next((dict(r) for r in self._versions if r["model_version"] == model_version), None)
+
+    def champion(self) -> dict[str, Any] | None:
+        """Return the champion's row, or None while the model has none."""
+        return next((dict(r) for r in self._versions if r["status"] == "champion"), None)
+
+    def register(self, row: dict[str, Any], status: str, reason: str) -> None:
+        """Add a new version with its first status; a new champion retires the old one."""
+        if self.get(row["model_version"]) is not None:
+            raise ValueError(f"model version {row['model_version']} is already registered")
+        self._versions.append({**row, "status": None, "reason": None, "promoted_at": None})
+        self._change(row["model_version"], status, reason)
+        self._save()
+
+    def set_status(self, model_version: str, status: str, reason: str) -> None:
+        """Change a version's status (champion retires the current one) and record why."""
+        if self.get(model_version) is None:
+            known = ", ".join(r["model_version"] for r in self._versions) or "none"
+            raise ValueError(
+                f"model '{self.model_name}' has no version {model_version} (registered: {known})"
+            )
+        self._change(model_version, status, reason)
+        self._save()
+
+    def _change(self, model_version: str, status: str, reason: str) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
+        when = now()
+        if status == "champion":
+            current = self.champion()
+            if current is not None and current["model_version"] != model_version:
+                self._record(current["model_version"], "retired",
+                             f"replaced as champion by {model_version}", when)
+        self._record(model_version, status, reason, when)
+
+    def _record(self, model_version: str, status: str, reason: str, when: str) -> None:
+        row = next(r for r in self._versions if r["model_version"] == model_version)
+        if row["status"] == status:
+            return
+        self._history.append({
+            "model_name": self.model_name, "model_version": model_version,
+            "from_status": row["status"], "to_status": status, "reason": reason,
+            "changed_at": when,
+        })
+        row["status"], row["reason"] = status, reason
+        if status == "champion":
+            row["promoted_at"] = when
+
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _write_json(self.path, {"model_name": self.model_name, "versions": self._versions,
+                                "history": self._history})
+
+
+def _read_json(path: Path) -> Any:
     if not path.is_file():
-        raise ArtifactError(f"model version {path.parent.name}: metadata {path} does not exist")
+        raise ArtifactError(f"model version {path.parent.name}: {path} does not exist")
     return json.loads(path.read_text())
+
+
+def _write_json(path: Path, document: Any) -> None:
+    text = json.dumps(document, indent=2, default=str, allow_nan=True)
+    _atomic_write(path, lambda handle: handle.write(text.encode()))
 
 
 def _atomic_write(target: Path, write: Any) -> None:

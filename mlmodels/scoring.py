@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from sklearn.pipeline import Pipeline
 
 from mlmodels import registry
 from mlmodels.pipelines import feature_frame
+from mlmodels.promotion import features_of
 from mlmodels.specs import ModelSpec
+from mlmodels.training import predict
 
 BATCH_ROWS = 100_000
 
@@ -26,6 +28,8 @@ def output_schema(spec: ModelSpec, key_types: pa.Schema) -> pa.Schema:
         (spec.entity_key, key_types.field(spec.entity_key).type),
         (spec.as_of, key_types.field(spec.as_of).type),
         ("score", pa.float64()),
+        ("threshold", pa.float64()),
+        ("predicted_label", pa.int32()),
         ("scored_at", pa.timestamp("us")),
     ])
 
@@ -36,6 +40,7 @@ def score_batches(
     spec: ModelSpec,
     model_version: str,
     role: str = "champion",
+    threshold: float | None = None,
 ) -> pa.RecordBatchReader:
     """Score a stream of rows batch by batch, so memory does not grow with the row count.
 
@@ -49,12 +54,16 @@ def score_batches(
         The model spec the Pipeline was trained from.
     model_version, role
         Written on every output row (role is ``champion`` or ``shadow``).
+    threshold
+        The registered decision threshold: ``predicted_label`` is ``score >= threshold``.
+        None for regression (the score is the prediction; no label).
 
     Returns
     -------
     pyarrow.RecordBatchReader
         Lazily scored rows with the columns of :func:`output_schema`; the score is
-        ``predict_proba(...)[:, 1]``, the probability of the positive class.
+        ``predict_proba(...)[:, 1]`` (the probability of the positive class) for a classifier
+        and ``predict(...)`` for a regressor.
     """
     schema = output_schema(spec, batches.schema)
     scored_at = datetime.now(UTC).replace(tzinfo=None)
@@ -64,8 +73,9 @@ def score_batches(
             if batch.num_rows == 0:
                 continue
             rows = batch.to_pandas()
-            probability = pipeline.predict_proba(feature_frame(rows, spec))[:, 1]
+            score = predict(pipeline, feature_frame(rows, spec), spec)
             size = batch.num_rows
+            label = None if threshold is None else (score >= threshold).astype(np.int32)
             yield pa.RecordBatch.from_arrays(
                 [
                     pa.array([spec.name] * size, pa.string()),
@@ -73,7 +83,9 @@ def score_batches(
                     pa.array([role] * size, pa.string()),
                     batch.column(spec.entity_key),
                     batch.column(spec.as_of),
-                    pa.array(probability, pa.float64()),
+                    pa.array(score, pa.float64()),
+                    pa.array([threshold] * size, pa.float64()),
+                    pa.array(label, pa.int32()) if label is not None else pa.nulls(size, pa.int32()),
                     pa.array([scored_at] * size, pa.timestamp("us")),
                 ],
                 schema=schema,
@@ -82,33 +94,15 @@ def score_batches(
     return pa.RecordBatchReader.from_batches(schema, scored())
 
 
-def champion_row(registry_rows: pd.DataFrame, model_name: str) -> dict[str, Any]:
-    """Return the registry row of a model's champion.
-
-    Raises
-    ------
-    LookupError
-        If the model has no champion in the registry.
-    """
-    found = registry_rows[
-        (registry_rows["model_name"] == model_name) & (registry_rows["status"] == "champion")
-    ]
-    if len(found) != 1:
-        raise LookupError(
-            f"model '{model_name}': expected one champion in ml_model_registry, found {len(found)}"
-        )
-    return found.iloc[0].to_dict()
-
-
 def score_champion(
     registry_rows: pd.DataFrame, batches: pa.RecordBatchReader, spec: ModelSpec
 ) -> pa.RecordBatchReader:
-    """Score rows with the model's champion, loaded from the store after its sha256 is checked.
+    """Score rows with the model's champion, loaded after its sha256 is checked.
 
     Parameters
     ----------
     registry_rows
-        The registry table (``ml_model_registry``).
+        The model's registry rows (``promotion.REGISTRY_COLUMNS``).
     batches
         The rows to score (see :func:`score_batches`).
     spec
@@ -118,9 +112,24 @@ def score_champion(
     -------
     pyarrow.RecordBatchReader
         The scored rows, role ``champion``.
+
+    Raises
+    ------
+    LookupError
+        If the model has no champion yet.
     """
-    champion = champion_row(registry_rows, spec.name)
+    found = registry_rows[(registry_rows["model_name"] == spec.name)
+                          & (registry_rows["status"] == "champion")]
+    if len(found) != 1:
+        raise LookupError(
+            f"model '{spec.name}' has {len(found)} champions in the registry, expected one: "
+            "until a version meets the success criterion and beats the rule, nothing is scored "
+            "(see status and reason in ml_model_registry)"
+        )
+    champion = found.iloc[0].to_dict()
     pipeline = registry.load_pipeline(
         champion["artifact_uri"], champion["artifact_sha256"], champion["model_version"]
     )
-    return score_batches(pipeline, batches, spec, champion["model_version"], role="champion")
+    return score_batches(pipeline, batches, features_of(spec, champion),
+                         champion["model_version"], role="champion",
+                         threshold=champion.get("threshold"))

@@ -1,20 +1,47 @@
-"""Model specs: one YAML file per ML model, validated when it is loaded."""
+"""Model specs: one YAML file per ML model, validated when it is loaded.
+
+A spec opens with the problem framing (the decision, the success criterion, a rule-based baseline,
+constraints) and then declares the data and the workflow. Everything but ``name``, ``target`` and
+``features`` has a default; see ``docs`` in the README and ``dbt_project/ml/*.yml`` for examples.
+"""
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
-Task = Literal["binary_classification"]
-TASKS: tuple[str, ...] = ("binary_classification",)
-_FIELDS = {
-    "name", "description", "training_set", "entity_key", "as_of", "split_column", "target",
-    "task", "features", "estimator", "random_state",
+Task = Literal["binary_classification", "regression"]
+TASKS: tuple[str, ...] = ("binary_classification", "regression")
+
+# Metric names and whether higher is better; "at threshold" metrics need a decision threshold.
+HIGHER_IS_BETTER: dict[str, bool] = {
+    "roc_auc": True, "pr_auc": True, "log_loss": False, "brier": False,
+    "precision": True, "recall": True, "f1": True, "accuracy": True,
+    "rmse": False, "mae": False, "r2": True,
+}
+TASK_METRICS: dict[str, tuple[str, ...]] = {
+    "binary_classification": (
+        "roc_auc", "pr_auc", "log_loss", "brier", "precision", "recall", "f1", "accuracy"
+    ),
+    "regression": ("rmse", "mae", "r2"),
+}
+# Metrics a cross-validation search can rank by (no decision threshold involved).
+SEARCH_METRICS: dict[str, tuple[str, ...]] = {
+    "binary_classification": ("roc_auc", "pr_auc", "log_loss", "brier"),
+    "regression": ("rmse", "mae", "r2"),
+}
+ENCODINGS: tuple[str, ...] = ("onehot", "target")
+
+_TOP_FIELDS = {
+    "name", "description", "problem", "task", "entity_key", "as_of", "target", "training_set",
+    "split_column", "label", "split", "features", "candidates", "search", "selection_metric",
+    "threshold", "class_weight", "promotion", "drift", "leakage", "random_state",
 }
 
 
@@ -23,63 +50,139 @@ class SpecError(ValueError):
 
 
 @dataclass(frozen=True)
-class EstimatorSpec:
-    """An estimator by registry name (see ``mlmodels.pipelines.ESTIMATORS``) and its parameters."""
+class Candidate:
+    """An estimator by registry name, fixed parameters and a grid of parameters to search."""
 
     name: str
     params: dict[str, Any] = field(default_factory=dict)
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The framing the workflow starts from."""
+
+    decision: str = ""
+    success_metric: str | None = None
+    success_target: float | None = None
+    rule_baseline: str | None = None
+    max_latency_ms_per_1000: float | None = None
+    max_artifact_mb: float | None = None
+
+
+@dataclass(frozen=True)
+class Label:
+    """How the generated training set computes the label (see ``mlmodels new``)."""
+
+    mart: str
+    events: str
+    timestamp: str
+    horizon_days: int
+    where: str = "true"
+    value: str | None = None  # None: 1 if any matching event lies in the window; else sum(value)
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A validated ML model spec.
+    """A validated ML model spec (the parsed form of ``dbt_project/ml/<name>.yml``).
 
-    Parameters
-    ----------
-    name
-        The model's name; dbt models of it are called ``ml_<name>__*``.
-    target
-        The label column of the training set.
-    numeric, categorical
-        Feature columns of the training set.
-    entity_key, as_of
-        The key columns: one row per entity per as_of date.
-    training_set
-        The dbt model the training rows come from.
-    split_column
-        The column holding train | valid | test | embargo | score.
-    task
-        The learning task.
-    estimator
-        The estimator to fit after preprocessing.
-    random_state
-        Seed for every random choice in training.
-    description
-        What decision the model supports, in words.
+    ``numeric`` and ``categorical`` hold column names, or ``include:``/``exclude:`` patterns until
+    :meth:`resolve` matches them against the training set's columns.
     """
 
     name: str
     target: str
     numeric: tuple[str, ...]
     categorical: tuple[str, ...]
-    entity_key: str
-    as_of: str = "as_of_date"
+    entity_key: str = "entity_id"
+    as_of: str | None = "as_of_date"
     training_set: str = ""
     split_column: str = "split"
     task: Task = "binary_classification"
-    estimator: EstimatorSpec = field(default_factory=lambda: EstimatorSpec("logistic_regression"))
-    random_state: int = 0
     description: str = ""
+    problem: Problem = field(default_factory=Problem)
+    label: Label | None = None
+    valid_periods: int = 3
+    test_periods: int = 3
+    embargo_days: int | None = None
+    valid_fraction: float = 0.2
+    test_fraction: float = 0.2
+    numeric_patterns: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+    categorical_patterns: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+    encoding: dict[str, str] = field(default_factory=dict)
+    tier1: tuple[str, ...] = ()
+    candidates: tuple[Candidate, ...] = ()
+    search_method: Literal["grid", "randomized"] = "grid"
+    n_iter: int = 10
+    cv_folds: int = 3
+    selection_metric: str = "roc_auc"
+    threshold: Any = "max_f1"
+    class_weight: str | None = None
+    promotion_margin: float = 0.0
+    drift_moderate: float = 0.1
+    drift_threshold: float = 0.2
+    max_single_feature_auc: float = 0.95
+    leakage_allow: tuple[str, ...] = ()
+    random_state: int = 0
 
     @property
     def features(self) -> tuple[str, ...]:
-        """All feature columns, numeric first."""
+        """All feature columns, numeric first (after :meth:`resolve` when patterns are used)."""
         return (*self.numeric, *self.categorical)
+
+    @property
+    def is_snapshot(self) -> bool:
+        """True for data without an as_of column: one row per entity, a stratified random split."""
+        return self.as_of is None
+
+    @property
+    def is_classifier(self) -> bool:
+        """True for binary classification."""
+        return self.task == "binary_classification"
 
     def fingerprint(self) -> str:
         """Return a sha256 of the spec's content, stable across key order and formatting."""
         canonical = json.dumps(asdict(self), sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def resolve(self, columns: list[str] | tuple[str, ...]) -> ModelSpec:
+        """Return the spec with explicit feature lists matched against the training set's columns.
+
+        Raises
+        ------
+        SpecError
+            If a listed feature is not a column of the training set, or a pattern matches none.
+        """
+        available = [c for c in columns if c not in self._reserved()]
+        where = f"spec '{self.name}': training set '{self.training_set}'"
+        for column in (*self.numeric, *self.categorical, *self.tier1, *self.encoding):
+            if column not in columns:
+                raise SpecError(f"{where} has no column '{column}' (unknown feature column)")
+        numeric = self._match(self.numeric_patterns, available, self.numeric, where, "numeric")
+        categorical = self._match(
+            self.categorical_patterns, available, self.categorical, where, "categorical"
+        )
+        numeric = tuple(c for c in numeric if c not in categorical)
+        if not numeric and not categorical:
+            raise SpecError(f"{where}: the feature selection matches no column")
+        return replace(self, numeric=numeric, categorical=categorical,
+                       numeric_patterns=None, categorical_patterns=None)
+
+    def _reserved(self) -> set[str]:
+        return {self.entity_key, self.as_of or "", self.target, self.split_column, "is_label_mature"}
+
+    @staticmethod
+    def _match(patterns, available, explicit, where, kind) -> tuple[str, ...]:
+        if patterns is None:
+            return explicit
+        include, exclude = patterns
+        chosen = []
+        for pattern in include:
+            hits = [c for c in available if fnmatch.fnmatchcase(c, pattern)]
+            if not hits:
+                raise SpecError(f"{where}: features.{kind} include pattern '{pattern}' matches no column")
+            chosen += [c for c in hits if c not in chosen]
+        return tuple(c for c in chosen if not any(fnmatch.fnmatchcase(c, p) for p in exclude))
 
 
 def load(path: str | Path) -> ModelSpec:
@@ -110,7 +213,10 @@ def load(path: str | Path) -> ModelSpec:
     path = Path(path)
     if not path.is_file():
         raise SpecError(f"spec file {path} not found (resolved to {path.resolve()})")
-    raw = yaml.safe_load(path.read_text())
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise SpecError(f"spec file {path} is not valid YAML: {error}") from error
     return from_dict(raw, source=str(path))
 
 
@@ -118,72 +224,258 @@ def from_dict(raw: Any, source: str = "<dict>") -> ModelSpec:
     """Validate a spec given as a mapping (what the YAML file holds); see :func:`load`."""
     if not isinstance(raw, dict):
         raise SpecError(f"spec {source}: expected a mapping at the top level, got {type(raw).__name__}")
-    name = raw.get("name", "<unnamed>")
-
-    def fail(field_name: str, expected: str) -> SpecError:
-        return SpecError(f"spec '{name}' ({source}): field '{field_name}': expected {expected}")
-
-    unknown = sorted(set(raw) - _FIELDS)
-    if unknown:
-        raise fail(unknown[0], f"one of the known fields {sorted(_FIELDS)}")
-    for required in ("name", "target", "entity_key", "features"):
-        if required not in raw:
-            raise fail(required, "a value (the field is required)")
-    for text_field in ("name", "target", "entity_key", "as_of", "training_set", "split_column"):
-        if text_field in raw and not (isinstance(raw[text_field], str) and raw[text_field]):
-            raise fail(text_field, "a non-empty string")
-    task = raw.get("task", "binary_classification")
-    if task not in TASKS:
-        raise fail("task", f"one of {list(TASKS)}, got {task!r}")
-
-    features = raw["features"]
-    if not isinstance(features, dict) or set(features) - {"numeric", "categorical"}:
-        raise fail("features", "a mapping with the keys numeric and/or categorical")
-    numeric = _column_list(features.get("numeric", []), fail, "features.numeric")
-    categorical = _column_list(features.get("categorical", []), fail, "features.categorical")
-    if not numeric and not categorical:
-        raise fail("features", "at least one numeric or categorical column")
-    overlap = sorted(set(numeric) & set(categorical))
-    if overlap:
-        raise fail("features", f"each column in one list only; {overlap[0]} is in both")
-    keys = {raw["target"], raw["entity_key"], raw.get("as_of", "as_of_date")}
-    clash = sorted(keys & set(numeric + categorical))
-    if clash:
-        raise fail("features", f"no key or target columns among the features; found {clash[0]}")
-
-    estimator = raw.get("estimator", {"name": "logistic_regression"})
-    if not isinstance(estimator, dict) or not isinstance(estimator.get("name"), str):
-        raise fail("estimator", "a mapping with a name, e.g. {name: logistic_regression}")
-    from mlmodels.pipelines import ESTIMATORS  # the registry of names lives beside the pipelines
-
-    if estimator["name"] not in ESTIMATORS:
-        raise fail("estimator.name", f"one of {sorted(ESTIMATORS)}, got {estimator['name']!r}")
-    params = estimator.get("params", {}) or {}
-    if not isinstance(params, dict):
-        raise fail("estimator.params", "a mapping of parameter names to values")
-    random_state = raw.get("random_state", 0)
-    if not isinstance(random_state, int) or isinstance(random_state, bool):
-        raise fail("random_state", "an integer")
-
-    return ModelSpec(
-        name=raw["name"],
-        description=str(raw.get("description", "")),
-        target=raw["target"],
-        numeric=tuple(numeric),
-        categorical=tuple(categorical),
-        entity_key=raw["entity_key"],
-        as_of=raw.get("as_of", "as_of_date"),
-        training_set=raw.get("training_set", f"ml_{raw['name']}__training_set"),
-        split_column=raw.get("split_column", "split"),
-        task=task,
-        estimator=EstimatorSpec(estimator["name"], dict(params)),
-        random_state=random_state,
-    )
+    return _Parser(raw, source).parse()
 
 
-def _column_list(value: Any, fail: Any, field_name: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise fail(field_name, "a list of column names")
-    if len(set(value)) != len(value):
-        raise fail(field_name, "each column once")
-    return list(value)
+class _Parser:
+    """Reads one spec mapping; every error names the spec, the field and what was expected."""
+
+    def __init__(self, raw: dict[str, Any], source: str):
+        self.raw = raw
+        self.source = source
+        self.name = raw.get("name", "<unnamed>")
+
+    def fail(self, field_name: str, expected: str) -> SpecError:
+        return SpecError(f"spec '{self.name}' ({self.source}): field '{field_name}': expected {expected}")
+
+    def mapping(self, value: Any, field_name: str, known: set[str]) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(field_name, "a mapping")
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise self.fail(f"{field_name}.{unknown[0]}", f"one of the known fields {sorted(known)}")
+        return value
+
+    def text(self, value: Any, field_name: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(field_name, "a non-empty string")
+        return value
+
+    def number(self, value: Any, field_name: str, low: float, high: float, integer=False) -> Any:
+        kinds = (int,) if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
+            kind = "an integer" if integer else "a number"
+            raise self.fail(field_name, f"{kind} in [{low}, {high}], got {value!r}")
+        return value
+
+    def choice(self, value: Any, field_name: str, options: tuple[str, ...]) -> str:
+        if value not in options:
+            raise self.fail(field_name, f"one of {list(options)}, got {value!r}")
+        return value
+
+    def columns(self, value: Any, field_name: str) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(field_name, "a list of column names")
+        if len(set(value)) != len(value):
+            raise self.fail(field_name, "each column once")
+        return list(value)
+
+    def parse(self) -> ModelSpec:
+        raw = self.raw
+        unknown = sorted(set(raw) - _TOP_FIELDS)
+        if unknown:
+            raise self.fail(unknown[0], f"one of the known fields {sorted(_TOP_FIELDS)}")
+        for required in ("name", "target", "features"):
+            if required not in raw:
+                raise self.fail(required, "a value (the field is required)")
+        name = self.text(raw["name"], "name")
+        target = self.text(raw["target"], "target")
+        entity_key = self.text(raw.get("entity_key", "entity_id"), "entity_key")
+        as_of = raw.get("as_of", "as_of_date")
+        if as_of is not None:
+            as_of = self.text(as_of, "as_of")
+        task = self.choice(raw.get("task", "binary_classification"), "task", TASKS)
+
+        numeric, numeric_patterns, categorical, categorical_patterns, encoding, tier1 = (
+            self.features(raw["features"], target, entity_key, as_of)
+        )
+        problem = self.problem(raw.get("problem"), task)
+        label = self.label(raw.get("label"))
+        split = self.mapping(raw.get("split"), "split", {
+            "valid_periods", "test_periods", "embargo_days", "valid_fraction", "test_fraction"})
+        search = self.mapping(raw.get("search"), "search", {"method", "n_iter", "cv_folds"})
+        promotion = self.mapping(raw.get("promotion"), "promotion", {"margin"})
+        drift = self.mapping(raw.get("drift"), "drift", {"moderate", "drift"})
+        leakage = self.mapping(raw.get("leakage"), "leakage", {"max_single_feature_auc", "allow"})
+
+        default_metric = "roc_auc" if task == "binary_classification" else "rmse"
+        selection = self.choice(
+            raw.get("selection_metric", default_metric), "selection_metric", SEARCH_METRICS[task]
+        )
+        threshold = raw.get("threshold", "max_f1")
+        if task == "binary_classification":
+            threshold = self.threshold(threshold)
+        elif "threshold" in raw:
+            raise self.fail("threshold", "no threshold for a regression model")
+        class_weight = raw.get("class_weight")
+        if class_weight is not None:
+            if task != "binary_classification":
+                raise self.fail("class_weight", "no class weighting for a regression model")
+            self.choice(class_weight, "class_weight", ("balanced",))
+        moderate = self.number(drift.get("moderate", 0.1), "drift.moderate", 0, 10)
+        drift_threshold = self.number(drift.get("drift", 0.2), "drift.drift", 0, 10)
+        if drift_threshold < moderate:
+            raise self.fail("drift.drift", f"a PSI at least drift.moderate ({moderate})")
+        allow = self.columns(leakage.get("allow", []), "leakage.allow")
+        random_state = self.number(raw.get("random_state", 0), "random_state", 0, 2**32 - 1, True)
+
+        return ModelSpec(
+            name=name,
+            target=target,
+            numeric=tuple(numeric),
+            categorical=tuple(categorical),
+            entity_key=entity_key,
+            as_of=as_of,
+            training_set=self.text(raw.get("training_set", f"ml_{name}__training_set"),
+                                   "training_set"),
+            split_column=self.text(raw.get("split_column", "split"), "split_column"),
+            task=task,
+            description=str(raw.get("description", "")),
+            problem=problem,
+            label=label,
+            valid_periods=self.number(split.get("valid_periods", 3), "split.valid_periods",
+                                      1, 1000, True),
+            test_periods=self.number(split.get("test_periods", 3), "split.test_periods",
+                                     1, 1000, True),
+            embargo_days=(None if split.get("embargo_days") is None else self.number(
+                split["embargo_days"], "split.embargo_days", 0, 100_000, True)),
+            valid_fraction=self.number(split.get("valid_fraction", 0.2), "split.valid_fraction",
+                                       0.01, 0.5),
+            test_fraction=self.number(split.get("test_fraction", 0.2), "split.test_fraction",
+                                      0.01, 0.5),
+            numeric_patterns=numeric_patterns,
+            categorical_patterns=categorical_patterns,
+            encoding=encoding,
+            tier1=tuple(tier1),
+            candidates=self.candidates(raw.get("candidates"), task),
+            search_method=self.choice(search.get("method", "grid"), "search.method",
+                                      ("grid", "randomized")),
+            n_iter=self.number(search.get("n_iter", 10), "search.n_iter", 1, 10_000, True),
+            cv_folds=self.number(search.get("cv_folds", 3), "search.cv_folds", 2, 50, True),
+            selection_metric=selection,
+            threshold=threshold,
+            class_weight=class_weight,
+            promotion_margin=self.number(promotion.get("margin", 0.0), "promotion.margin", 0, 1e9),
+            drift_moderate=moderate,
+            drift_threshold=drift_threshold,
+            max_single_feature_auc=self.number(leakage.get("max_single_feature_auc", 0.95),
+                                               "leakage.max_single_feature_auc", 0.5, 1.0),
+            leakage_allow=tuple(allow),
+            random_state=random_state,
+        )
+
+    def features(self, raw: Any, target: str, entity_key: str, as_of: str | None):
+        value = self.mapping(raw, "features", {"numeric", "categorical", "encoding", "tier1"})
+        lists: dict[str, list[str]] = {}
+        patterns: dict[str, tuple[tuple[str, ...], tuple[str, ...]] | None] = {}
+        for kind in ("numeric", "categorical"):
+            entry = value.get(kind, [])
+            if isinstance(entry, dict):
+                entry = self.mapping(entry, f"features.{kind}", {"include", "exclude"})
+                include = self.columns(entry.get("include", []), f"features.{kind}.include")
+                if not include:
+                    raise self.fail(f"features.{kind}.include", "at least one pattern")
+                exclude = self.columns(entry.get("exclude", []), f"features.{kind}.exclude")
+                lists[kind], patterns[kind] = [], (tuple(include), tuple(exclude))
+            else:
+                lists[kind] = self.columns(entry, f"features.{kind}")
+                patterns[kind] = None
+        if not any(lists.values()) and not any(patterns.values()):
+            raise self.fail("features", "at least one numeric or categorical column")
+        overlap = sorted(set(lists["numeric"]) & set(lists["categorical"]))
+        if overlap:
+            raise self.fail("features", f"each column in one list only; {overlap[0]} is in both")
+        clash = sorted({target, entity_key, as_of} & set(lists["numeric"] + lists["categorical"]))
+        if clash:
+            raise self.fail("features", f"no key or target columns among the features; found {clash[0]}")
+        encoding = value.get("encoding", {}) or {}
+        if not isinstance(encoding, dict):
+            raise self.fail("features.encoding", "a mapping of categorical column to onehot or target")
+        for column, how in encoding.items():
+            self.choice(how, f"features.encoding.{column}", ENCODINGS)
+            if column in lists["numeric"]:
+                raise self.fail(f"features.encoding.{column}", "a categorical column")
+        tier1 = self.columns(value.get("tier1", []), "features.tier1")
+        return (lists["numeric"], patterns["numeric"], lists["categorical"],
+                patterns["categorical"], dict(encoding), tier1)
+
+    def problem(self, raw: Any, task: str) -> Problem:
+        value = self.mapping(raw, "problem", {"decision", "success", "rule_baseline", "constraints"})
+        success = self.mapping(value.get("success"), "problem.success", {"metric", "target"})
+        metric = target = None
+        if success:
+            metric = self.choice(success.get("metric"), "problem.success.metric", TASK_METRICS[task])
+            target = self.number(success.get("target"), "problem.success.target", -1e12, 1e12)
+        constraints = self.mapping(value.get("constraints"), "problem.constraints",
+                                   {"max_latency_ms_per_1000", "max_artifact_mb"})
+        latency = constraints.get("max_latency_ms_per_1000")
+        size = constraints.get("max_artifact_mb")
+        rule = value.get("rule_baseline")
+        return Problem(
+            decision=str(value.get("decision", "")),
+            success_metric=metric,
+            success_target=target,
+            rule_baseline=None if rule is None else self.text(rule, "problem.rule_baseline"),
+            max_latency_ms_per_1000=None if latency is None else self.number(
+                latency, "problem.constraints.max_latency_ms_per_1000", 0, 1e9),
+            max_artifact_mb=None if size is None else self.number(
+                size, "problem.constraints.max_artifact_mb", 0, 1e9),
+        )
+
+    def label(self, raw: Any) -> Label | None:
+        if raw is None:
+            return None
+        value = self.mapping(raw, "label",
+                             {"mart", "events", "timestamp", "horizon_days", "where", "value"})
+        for required in ("mart", "events", "timestamp", "horizon_days"):
+            if required not in value:
+                raise self.fail(f"label.{required}", "a value (the field is required)")
+        return Label(
+            mart=self.text(value["mart"], "label.mart"),
+            events=self.text(value["events"], "label.events"),
+            timestamp=self.text(value["timestamp"], "label.timestamp"),
+            horizon_days=self.number(value["horizon_days"], "label.horizon_days", 1, 100_000, True),
+            where=self.text(value.get("where", "true"), "label.where"),
+            value=None if value.get("value") is None else self.text(value["value"], "label.value"),
+        )
+
+    def candidates(self, raw: Any, task: str) -> tuple[Candidate, ...]:
+        from mlmodels.pipelines import estimators_for  # the registry of names lives there
+
+        known = estimators_for(task)
+        if raw is None:
+            default = "logistic_regression" if task == "binary_classification" else "ridge"
+            return (Candidate(default),)
+        if not isinstance(raw, list) or not raw:
+            raise self.fail("candidates", "a non-empty list of {name, params, grid}")
+        parsed = []
+        for index, entry in enumerate(raw):
+            where = f"candidates[{index}]"
+            entry = self.mapping(entry, where, {"name", "params", "grid"})
+            name = self.choice(entry.get("name"), f"{where}.name", tuple(sorted(known)))
+            params = entry.get("params", {}) or {}
+            if not isinstance(params, dict):
+                raise self.fail(f"{where}.params", "a mapping of parameter names to values")
+            grid = entry.get("grid", {}) or {}
+            if not isinstance(grid, dict) or not all(
+                isinstance(v, list) and v for v in grid.values()
+            ):
+                raise self.fail(f"{where}.grid", "a mapping of parameter names to non-empty lists")
+            estimator = known[name]()
+            for parameter in (*params, *grid):
+                if parameter not in estimator.get_params():
+                    raise self.fail(f"{where}.{parameter}",
+                                    f"a parameter of {type(estimator).__name__}")
+            parsed.append(Candidate(name, dict(params), {k: list(v) for k, v in grid.items()}))
+        return tuple(parsed)
+
+    def threshold(self, raw: Any) -> Any:
+        from mlmodels.evaluation import parse_threshold_policy
+
+        try:
+            return parse_threshold_policy(raw)
+        except ValueError as error:
+            message = str(error).removeprefix("threshold policy: expected ")
+            raise self.fail("threshold", message) from error

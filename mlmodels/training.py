@@ -1,114 +1,174 @@
-"""Fit a spec's Pipeline on the training split, evaluate it, and register the artifact."""
+"""The training workflow of a spec: baselines, time-ordered CV search, selection, threshold, test.
+
+The order is the one a careful ML engineer follows by hand:
+
+1. audit the features for leakage on the train split;
+2. for every candidate and parameter set, cross-validate on train with time-ordered folds;
+3. refit each candidate's best parameters on train and select the candidate on valid;
+4. choose the decision threshold on valid;
+5. evaluate the selected model, the baselines (prior, a plain linear model, the spec's rule) on
+   test, once, after every choice is made.
+
+The final Pipeline is the one fitted on the train split (``fit_rows`` in the registry says so), so
+the threshold chosen on valid applies to exactly the model that is registered.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import platform
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
+import time
+from dataclasses import dataclass, replace
 from typing import Any
 
 import joblib
 import numpy as np
 import pandas as pd
 import sklearn
-from sklearn.metrics import (
-    average_precision_score,
-    brier_score_loss,
-    log_loss,
-    precision_recall_curve,
-    roc_auc_score,
-)
+from sklearn.inspection import permutation_importance
+from sklearn.model_selection import KFold, ParameterGrid, ParameterSampler, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 import mlmodels
-from mlmodels import drift, registry
+from mlmodels import drift, evaluation
 from mlmodels.pipelines import build_pipeline, feature_frame
-from mlmodels.specs import ModelSpec
+from mlmodels.specs import HIGHER_IS_BETTER, ModelSpec, SpecError
+from mlmodels.splits import stratified_random_split, time_ordered_folds
 
 SPLITS = ("train", "valid", "test")
+RULE_COLUMN = "__rule_baseline"
+LATENCY_ROWS = 1000
 
 
 class TrainingDataError(ValueError):
     """The training rows cannot be used: a missing column, an empty split, a bad label."""
 
 
+class LeakageError(ValueError):
+    """A feature predicts the target too well to be true; the message names it."""
+
+
 @dataclass(frozen=True)
 class TrainedModel:
-    """A fitted Pipeline and everything measured while fitting it."""
+    """A fitted Pipeline and everything measured while choosing and evaluating it."""
 
     spec: ModelSpec
     pipeline: Pipeline
     version: str
-    metrics: dict[str, dict[str, float]]
+    estimator: str
+    params: dict[str, Any]
+    threshold: float | None
+    metrics: dict[str, dict[str, float]]  # "<model>/<split>" -> metric -> value
     windows: dict[str, dict[str, Any]]
-    threshold: float
+    split_strategy: str
+    evaluation: dict[str, list[dict[str, Any]]]
     reference_bins: pd.DataFrame
+    latency_ms_per_1000: float
+    artifact_mb: float
+    meets_constraints: bool
+    test_rows: pd.DataFrame
+
+    def score(self, model: str = "model", split: str = "test") -> float:
+        """Return the selection metric of a model (model, prior, linear, rule) on a split."""
+        return self.metrics.get(f"{model}/{split}", {}).get(self.spec.selection_metric, np.nan)
 
 
-def train_and_register(
-    rows: pd.DataFrame, spec: ModelSpec, artifact_root: str | Path
-) -> pd.DataFrame:
-    """Fit and register a model version, or return the stored one if nothing changed.
+# ----------------------------------------------------------------------------------------------
+# Rows
+
+
+def rows_with_rule(relation: Any, spec: ModelSpec) -> pd.DataFrame:
+    """Pull the labelled rows out of a DuckDB relation, with the spec's rule evaluated in SQL.
 
     Parameters
     ----------
-    rows
-        The training set (see :func:`fit`).
+    relation
+        The training set as a DuckDB relation (what ``dbt.ref`` gives a Python model).
     spec
-        The validated model spec.
-    artifact_root
-        The artifact store's folder.
+        The model spec; ``problem.rule_baseline`` is a SQL expression over the training set.
 
     Returns
     -------
     pandas.DataFrame
-        The version's registry row. Unchanged spec, data and code give the same version, found in
-        the store without fitting again.
+        Train, valid and test rows (all rows for snapshot data), plus the column
+        ``__rule_baseline`` when the spec has a rule.
+
+    Raises
+    ------
+    SpecError
+        If the rule is not a valid SQL expression over the training set.
     """
-    check_training_rows(rows, spec)
-    version = model_version(spec, labelled_rows(rows, spec))
-    artifact = registry.version_dir(artifact_root, spec.name, version) / registry.PIPELINE_FILE
-    if artifact.is_file() and (artifact.parent / registry.METADATA_FILE).is_file():
-        return registry_row(registry.load_metadata(artifact), artifact)
-    return register(fit(rows, spec), artifact_root)
+    if not spec.is_snapshot:
+        if spec.split_column not in relation.columns:
+            raise TrainingDataError(
+                f"model '{spec.name}': training set '{spec.training_set}' has no column "
+                f"'{spec.split_column}'"
+            )
+        relation = relation.filter(f"{spec.split_column} in ('train', 'valid', 'test')")
+    if spec.problem.rule_baseline:
+        try:
+            relation = relation.project(f"*, ({spec.problem.rule_baseline}) as {RULE_COLUMN}")
+        except Exception as error:
+            raise SpecError(
+                f"spec '{spec.name}': field 'problem.rule_baseline': expected a SQL expression "
+                f"over training set '{spec.training_set}': {error}"
+            ) from error
+    return relation.df()
 
 
-def labelled_rows(rows: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
-    """Return the train, valid and test rows in a fixed order (as_of, entity)."""
-    labelled = rows[rows[spec.split_column].isin(SPLITS)]
-    # A fixed row order makes the fit reproducible whatever order the warehouse returned.
-    return labelled.sort_values([spec.as_of, spec.entity_key], kind="stable")
+def prepare(rows: pd.DataFrame, spec: ModelSpec) -> tuple[ModelSpec, pd.DataFrame, str]:
+    """Resolve the spec's features, check the rows and assign splits to snapshot data.
 
-
-def check_training_rows(rows: pd.DataFrame, spec: ModelSpec) -> None:
-    """Raise :class:`TrainingDataError` naming the training set and column if rows are unusable."""
+    Returns
+    -------
+    (resolved spec, labelled rows in a fixed order, split strategy)
+    """
     where = f"model '{spec.name}', training set '{spec.training_set}'"
-    needed = [spec.entity_key, spec.as_of, spec.split_column, spec.target, *spec.features]
-    missing = [column for column in needed if column not in rows.columns]
-    if missing:
-        raise TrainingDataError(f"{where}: column '{missing[0]}' is missing (spec expects it)")
+    for column in (spec.entity_key, spec.target, *([spec.as_of] if spec.as_of else [])):
+        if column not in rows.columns:
+            raise TrainingDataError(f"{where}: column '{column}' is missing (spec expects it)")
+    spec = spec.resolve(list(rows.columns))
+    if spec.is_snapshot:
+        rows = rows.sort_values(spec.entity_key, kind="stable").reset_index(drop=True)
+        rows[spec.split_column] = stratified_random_split(
+            rows[spec.target], spec.valid_fraction, spec.test_fraction, spec.random_state,
+            stratify=spec.is_classifier,
+        )
+        strategy = "stratified_random" if spec.is_classifier else "random"
+    else:
+        if spec.split_column not in rows.columns:
+            raise TrainingDataError(f"{where}: column '{spec.split_column}' is missing")
+        rows = rows[rows[spec.split_column].isin(SPLITS)]
+        # A fixed row order makes the fit reproducible whatever order the warehouse returned.
+        rows = rows.sort_values([spec.as_of, spec.entity_key], kind="stable").reset_index(drop=True)
+        strategy = "time"
     for split in SPLITS:
         if not (rows[spec.split_column] == split).any():
             raise TrainingDataError(
                 f"{where}: split '{split}' has no rows; the data may cover too few as_of dates "
                 "for the split and embargo periods"
             )
-    labelled = rows[rows[spec.split_column].isin(SPLITS)]
-    labels = labelled[spec.target]
+    labels = rows[spec.target]
     if labels.isna().any():
         raise TrainingDataError(f"{where}: column '{spec.target}' is null on labelled rows")
-    if not labels.isin([0, 1]).all():
-        raise TrainingDataError(f"{where}: column '{spec.target}' must hold 0 or 1 only")
-    if labelled.loc[labelled[spec.split_column] == "train", spec.target].nunique() < 2:
-        raise TrainingDataError(f"{where}: column '{spec.target}' has one class only in train")
+    if spec.is_classifier:
+        if not labels.isin([0, 1]).all():
+            raise TrainingDataError(f"{where}: column '{spec.target}' must hold 0 or 1 only")
+        for split in SPLITS:
+            if labels[rows[spec.split_column] == split].nunique() < 2:
+                raise TrainingDataError(
+                    f"{where}: column '{spec.target}' has one class only in split '{split}'"
+                )
+    return spec, rows, strategy
 
 
 def data_fingerprint(rows: pd.DataFrame, spec: ModelSpec) -> str:
     """Return a sha256 of the labelled rows' content, independent of row order."""
-    columns = [spec.entity_key, spec.as_of, spec.split_column, spec.target, *spec.features]
-    hashed = pd.util.hash_pandas_object(rows[columns], index=False).to_numpy()
+    columns = [c for c in rows.columns if c in {
+        spec.entity_key, spec.as_of, spec.split_column, spec.target, RULE_COLUMN, *spec.features}]
+    hashed = pd.util.hash_pandas_object(rows[sorted(columns)], index=False).to_numpy()
     return hashlib.sha256(np.sort(hashed).tobytes()).hexdigest()
 
 
@@ -119,139 +179,336 @@ def model_version(spec: ModelSpec, rows: pd.DataFrame) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
+# ----------------------------------------------------------------------------------------------
+# The workflow
+
+
 def fit(rows: pd.DataFrame, spec: ModelSpec) -> TrainedModel:
-    """Fit the spec's Pipeline on the train split and evaluate it on valid and test.
+    """Run the whole training workflow of a spec on its training rows.
 
     Parameters
     ----------
     rows
-        The training set: the spec's features, target, keys and split column. Rows of split
-        embargo and score are ignored.
+        The training set: keys, features, the target, the split column (not for snapshot data)
+        and optionally ``__rule_baseline`` (see :func:`rows_with_rule`).
     spec
         The validated model spec.
 
     Returns
     -------
     TrainedModel
-        The fitted Pipeline, metrics per split (and for the prior baseline), the data window of
-        each split, the threshold that maximises F1 on valid, and the reference bins of train.
+        The selected Pipeline (fitted on train), its threshold, metrics of it and of the
+        baselines per split, the evaluation tables and the reference bins of train.
 
     Raises
     ------
     TrainingDataError
-        If a column is missing, a split is empty or the label is not binary.
+        If a column is missing, a split is empty or the label is unusable.
+    LeakageError
+        If a feature alone predicts the target beyond ``leakage.max_single_feature_auc``.
     """
-    check_training_rows(rows, spec)
-    labelled = labelled_rows(rows, spec)
-    parts = {split: labelled[labelled[spec.split_column] == split] for split in SPLITS}
+    spec, rows, strategy = prepare(rows, spec)
+    version = model_version(spec, rows)
+    parts = {s: rows[rows[spec.split_column] == s] for s in SPLITS}
+    X = {s: feature_frame(p, spec) for s, p in parts.items()}
+    y = {s: p[spec.target].to_numpy(dtype=int if spec.is_classifier else float)
+         for s, p in parts.items()}
 
-    pipeline = build_pipeline(spec)
-    train = parts["train"]
-    pipeline.fit(feature_frame(train, spec), train[spec.target].to_numpy(dtype=int))
+    audit_leakage(parts["train"], spec)
+    folds = cv_folds(parts["train"], y["train"], spec)
+    candidates = search_candidates(spec, X, y, folds)
+    best = select_candidate(candidates, spec, X, y)
+    pipeline = best["pipeline"]
 
-    scores = {s: pipeline.predict_proba(feature_frame(p, spec))[:, 1] for s, p in parts.items()}
-    labels = {s: p[spec.target].to_numpy(dtype=int) for s, p in parts.items()}
-    prior = float(labels["train"].mean())
-    metrics = {s: classification_metrics(labels[s], scores[s]) for s in SPLITS}
-    metrics.update({
-        f"baseline_{s}": classification_metrics(labels[s], np.full(len(labels[s]), prior))
-        for s in SPLITS
-    })
-    windows = {
-        s: {"from": str(p[spec.as_of].min())[:10], "to": str(p[spec.as_of].max())[:10],
-            "rows": len(p), "positive_rate": float(labels[s].mean())}
-        for s, p in parts.items()
-    }
+    predictions = {s: predict(pipeline, X[s], spec) for s in ("train", "valid")}
+    threshold = None
+    if spec.is_classifier:
+        threshold = evaluation.choose_threshold(y["valid"], predictions["valid"], spec.threshold)
+    # Every choice is made: the test split is looked at now, once.
+    predictions["test"] = predict(pipeline, X["test"], spec)
+
+    metrics = {f"model/{s}": split_metrics(y[s], predictions[s], threshold, spec) for s in SPLITS}
+    baselines = baseline_predictions(spec, parts, X, y)
+    for name, by_split in baselines.items():
+        for split, values in by_split.items():
+            metrics[f"{name}/{split}"] = split_metrics(y[split], values, threshold, spec,
+                                                       rule=name == "rule")
+
+    windows = {s: window(p, spec) for s, p in parts.items()}
+    tables = evaluation_tables(spec, pipeline, X, y, predictions, threshold, metrics, candidates)
     return TrainedModel(
         spec=spec,
         pipeline=pipeline,
-        version=model_version(spec, labelled),
+        version=version,
+        estimator=best["candidate"],
+        params=best["params"],
+        threshold=threshold,
         metrics=metrics,
         windows=windows,
-        threshold=max_f1_threshold(labels["valid"], scores["valid"]),
-        reference_bins=drift.reference_bins(train, spec.numeric, spec.categorical),
+        split_strategy=strategy,
+        evaluation=tables,
+        reference_bins=drift.reference_bins(parts["train"], spec.numeric, spec.categorical),
+        latency_ms_per_1000=best["latency_ms_per_1000"],
+        artifact_mb=best["artifact_mb"],
+        meets_constraints=best["eligible"],
+        test_rows=parts["test"],
     )
 
 
-def classification_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
-    """Return ROC AUC, PR AUC, log loss and Brier score of scores against 0/1 labels."""
-    clipped = np.clip(scores, 1e-15, 1 - 1e-15)
-    return {
-        "roc_auc": float(roc_auc_score(labels, scores)),
-        "pr_auc": float(average_precision_score(labels, scores)),
-        "log_loss": float(log_loss(labels, clipped, labels=[0, 1])),
-        "brier": float(brier_score_loss(labels, scores)),
-    }
+def audit_leakage(train: pd.DataFrame, spec: ModelSpec) -> None:
+    """Fail when one feature alone separates the target on train beyond the spec's threshold.
 
+    Classification uses the feature's single-feature ROC AUC, regression its absolute
+    correlation with the target; features in ``leakage.allow`` are skipped.
 
-def max_f1_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Return the score threshold (predict positive when score >= it) with the highest F1."""
-    precision, recall, thresholds = precision_recall_curve(labels, scores)
-    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
-    return float(thresholds[int(np.argmax(f1[:-1]))])
-
-
-def register(trained: TrainedModel, artifact_root: str | Path) -> pd.DataFrame:
-    """Store the artifact (unless this version is already stored) and return its registry row.
-
-    The version is a content hash, so re-running on unchanged data finds the same folder and
-    returns the same row without writing anything.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row with the registry columns (see ``ml_model_registry``'s YAML).
+    Raises
+    ------
+    LeakageError
+        Naming the feature, its score and how to allow it if it is truly known at as_of.
     """
-    spec = trained.spec
-    artifact = registry.version_dir(artifact_root, spec.name, trained.version) / registry.PIPELINE_FILE
-    if artifact.is_file() and (artifact.parent / registry.METADATA_FILE).is_file():
-        metadata = registry.load_metadata(artifact)
-    else:
-        metadata = {
-            "model_name": spec.name,
-            "model_version": trained.version,
-            "trained_at": datetime.now(UTC).replace(tzinfo=None).isoformat(),
-            "spec_hash": spec.fingerprint(),
-            "task": spec.task,
-            "estimator": spec.estimator.name,
-            "features": list(spec.features),
-            "threshold": trained.threshold,
-            "windows": trained.windows,
-            "metrics": trained.metrics,
-            "library_versions": library_versions(),
-            "reference_bins": trained.reference_bins.to_dict(orient="records"),
-        }
-        _, sha = registry.save(trained.pipeline, metadata, artifact_root, spec.name, trained.version)
-        metadata["artifact_sha256"] = sha
-    return registry_row(metadata, artifact)
+    limit = spec.max_single_feature_auc
+    for feature in spec.features:
+        if feature in spec.leakage_allow:
+            continue
+        values = train[feature]
+        if spec.is_classifier:
+            score, what = evaluation.single_feature_auc(values, train[spec.target]), "ROC AUC"
+        elif feature in spec.numeric:
+            score, what = evaluation.single_feature_r(values, train[spec.target]), "|correlation|"
+        else:
+            continue
+        if np.isfinite(score) and score > limit:
+            raise LeakageError(
+                f"model '{spec.name}': feature '{feature}' alone has {what} {score:.3f} with "
+                f"'{spec.target}' on train (limit {limit}); it is probably known only after the "
+                "outcome. Remove it, or list it under leakage.allow if it is truly known at as_of."
+            )
 
 
-def registry_row(metadata: dict[str, Any], artifact: Path) -> pd.DataFrame:
-    """Flatten an artifact's metadata into one registry row."""
-    windows, metrics = metadata["windows"], metadata["metrics"]
-    row: dict[str, Any] = {
-        "model_name": metadata["model_name"],
-        "model_version": metadata["model_version"],
-        "trained_at": pd.Timestamp(metadata["trained_at"]),
-        "spec_hash": metadata["spec_hash"],
-        "task": metadata["task"],
-        "estimator": metadata["estimator"],
+def cv_folds(train: pd.DataFrame, y: np.ndarray, spec: ModelSpec) -> list[tuple[Any, Any]]:
+    """Return the CV folds of the train split: time-ordered, or stratified for snapshot data."""
+    if spec.is_snapshot:
+        splitter = (StratifiedKFold if spec.is_classifier else KFold)(
+            spec.cv_folds, shuffle=True, random_state=spec.random_state)
+        return list(splitter.split(np.zeros(len(y)), y))
+    embargo = spec.embargo_days
+    if embargo is None:
+        embargo = spec.label.horizon_days if spec.label else 0
+    return time_ordered_folds(train[spec.as_of], spec.cv_folds, embargo)
+
+
+def parameter_sets(spec: ModelSpec, grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """Return the parameter sets a candidate's search tries (grid, or a seeded random sample)."""
+    if not grid:
+        return [{}]
+    full = list(ParameterGrid(grid))
+    if spec.search_method == "randomized" and spec.n_iter < len(full):
+        return list(ParameterSampler(grid, spec.n_iter, random_state=spec.random_state))
+    return full
+
+
+def search_candidates(spec: ModelSpec, X, y, folds) -> list[dict[str, Any]]:
+    """Cross-validate every candidate and parameter set on train; one record per set."""
+    records = []
+    for candidate in spec.candidates:
+        for searched in parameter_sets(spec, candidate.grid):
+            params = {**candidate.params, **searched}
+            fold_scores, fit_seconds, fitted = [], [], None
+            for train_idx, valid_idx in folds:
+                fitted = build_pipeline(spec, candidate.name, params)
+                started = time.perf_counter()
+                fitted.fit(X["train"].iloc[train_idx], y["train"][train_idx])
+                fit_seconds.append(time.perf_counter() - started)
+                predicted = predict(fitted, X["train"].iloc[valid_idx], spec)
+                fold_scores.append(metric_value(y["train"][valid_idx], predicted, spec))
+            records.append({
+                "candidate": candidate.name, "params": params,
+                "cv_mean": float(np.mean(fold_scores)), "cv_std": float(np.std(fold_scores)),
+                "fit_seconds": float(np.mean(fit_seconds)),
+                **cost_of(fitted, X["valid"], spec),
+            })
+    return records
+
+
+def select_candidate(records: list[dict[str, Any]], spec: ModelSpec, X, y) -> dict[str, Any]:
+    """Refit each candidate's best CV parameters on train and pick the best on valid.
+
+    A parameter set that breaks the spec's latency or size constraint is passed over while any
+    other remains; the chosen record says whether it met them (``eligible``). Its latency and
+    size are measured again on the final fit.
+    """
+    sign = 1 if HIGHER_IS_BETTER[spec.selection_metric] else -1
+    best: dict[str, dict[str, Any]] = {}
+    for record in records:
+        record.update(eligible=meets_constraints(record, spec), pipeline=None, valid_score=None)
+        current = best.get(record["candidate"])
+        if current is None or (record["eligible"], sign * record["cv_mean"]) > (
+            current["eligible"], sign * current["cv_mean"]
+        ):
+            best[record["candidate"]] = record
+    for record in best.values():
+        record["pipeline"] = build_pipeline(spec, record["candidate"], record["params"])
+        record["pipeline"].fit(X["train"], y["train"])
+        record["valid_score"] = metric_value(
+            y["valid"], predict(record["pipeline"], X["valid"], spec), spec)
+    chosen = max(best.values(), key=lambda r: (r["eligible"], sign * r["valid_score"]))
+    chosen.update(cost_of(chosen["pipeline"], X["valid"], spec))
+    chosen["eligible"] = meets_constraints(chosen, spec)
+    return chosen
+
+
+def meets_constraints(record: dict[str, Any], spec: ModelSpec) -> bool:
+    """Return True when a candidate is within the spec's latency and artifact-size limits."""
+    limits = spec.problem
+    if limits.max_latency_ms_per_1000 is not None and \
+            record["latency_ms_per_1000"] > limits.max_latency_ms_per_1000:
+        return False
+    return limits.max_artifact_mb is None or record["artifact_mb"] <= limits.max_artifact_mb
+
+
+def cost_of(pipeline: Pipeline, rows: pd.DataFrame, spec: ModelSpec) -> dict[str, float]:
+    """Measure a fitted Pipeline's scoring latency per 1,000 rows and its pickled size."""
+    sample = rows.iloc[:LATENCY_ROWS]
+    started = time.perf_counter()
+    predict(pipeline, sample, spec)
+    elapsed = (time.perf_counter() - started) * 1000 * LATENCY_ROWS / max(len(sample), 1)
+    buffer = io.BytesIO()
+    joblib.dump(pipeline, buffer)
+    return {"latency_ms_per_1000": elapsed, "artifact_mb": buffer.tell() / 2**20}
+
+
+def predict(pipeline: Pipeline, X: pd.DataFrame, spec: ModelSpec) -> np.ndarray:
+    """Return the positive-class probability (classification) or the prediction (regression)."""
+    if spec.is_classifier:
+        return pipeline.predict_proba(X)[:, 1]
+    return pipeline.predict(X)
+
+
+def metric_value(y: np.ndarray, predicted: np.ndarray, spec: ModelSpec) -> float:
+    """Return the spec's selection metric of predictions (no threshold involved)."""
+    return split_metrics(y, predicted, None, spec)[spec.selection_metric]
+
+
+def split_metrics(y, predicted, threshold, spec: ModelSpec, rule: bool = False) -> dict[str, float]:
+    """Return the task's metrics; a rule's 0/1 output is its own threshold (0.5)."""
+    if spec.is_classifier:
+        cut = 0.5 if rule or threshold is None else threshold
+        return evaluation.classification_metrics(y, np.asarray(predicted, dtype=float), cut)
+    return evaluation.regression_metrics(y, np.asarray(predicted, dtype=float))
+
+
+def baseline_predictions(spec: ModelSpec, parts, X, y) -> dict[str, dict[str, np.ndarray]]:
+    """Predictions of the baselines per split: the prior, a plain linear model, the spec's rule."""
+    prior = float(np.mean(y["train"]))
+    linear_spec = replace(spec, encoding={}, class_weight=None)
+    linear_name = "logistic_regression" if spec.is_classifier else "linear_regression"
+    linear_params = {"max_iter": 1000} if spec.is_classifier else {}
+    linear = build_pipeline(linear_spec, linear_name, linear_params).fit(X["train"], y["train"])
+    baselines = {
+        "prior": {s: np.full(len(y[s]), prior) for s in SPLITS},
+        "linear": {s: predict(linear, X[s], spec) for s in SPLITS},
     }
-    for split in SPLITS:
-        row[f"{split}_from"] = pd.Timestamp(windows[split]["from"]).date()
-        row[f"{split}_to"] = pd.Timestamp(windows[split]["to"]).date()
-        row[f"{split}_rows"] = windows[split]["rows"]
-    for split in ("valid", "test"):
-        for name in ("roc_auc", "pr_auc", "log_loss", "brier"):
-            row[f"{split}_{name}"] = metrics[split][name]
-            row[f"baseline_{split}_{name}"] = metrics[f"baseline_{split}"][name]
-    row["train_roc_auc"] = metrics["train"]["roc_auc"]
-    row["threshold"] = metadata["threshold"]
-    row["artifact_uri"] = str(artifact)
-    row["artifact_sha256"] = metadata["artifact_sha256"]
-    for library, version in metadata["library_versions"].items():
-        row[f"{library}_version"] = version
-    return pd.DataFrame([row])
+    if RULE_COLUMN in parts["train"].columns:
+        baselines["rule"] = {
+            s: pd.to_numeric(p[RULE_COLUMN], errors="coerce").fillna(0).to_numpy(dtype=float)
+            for s, p in parts.items()
+        }
+    return baselines
+
+
+def window(part: pd.DataFrame, spec: ModelSpec) -> dict[str, Any]:
+    """Return a split's data window (first and last as_of) and size."""
+    if spec.is_snapshot:
+        return {"from": None, "to": None, "rows": len(part)}
+    return {"from": str(part[spec.as_of].min())[:10], "to": str(part[spec.as_of].max())[:10],
+            "rows": len(part)}
+
+
+def evaluation_tables(spec, pipeline, X, y, predictions, threshold, metrics, candidates):
+    """Build the evaluation tables stored with the version (records, ready for the warehouse)."""
+    tables: dict[str, list[dict[str, Any]]] = {
+        "metrics": [
+            {"model": key.split("/")[0], "split": key.split("/")[1], "metric": name,
+             "value": value}
+            for key, values in metrics.items() for name, value in values.items()
+        ],
+        "candidates": [
+            {"candidate": r["candidate"], "params": json.dumps(r["params"], sort_keys=True,
+                                                               default=str),
+             "cv_mean": r["cv_mean"], "cv_std": r["cv_std"], "fit_seconds": r["fit_seconds"],
+             "latency_ms_per_1000": r["latency_ms_per_1000"], "artifact_mb": r["artifact_mb"],
+             "meets_constraints": r["eligible"], "valid_score": r["valid_score"],
+             "selected": r["pipeline"] is pipeline}
+            for r in candidates
+        ],
+        "curves": [],
+        "confusion": [],
+        "thresholds": [],
+    }
+    if spec.is_classifier:
+        cost = spec.threshold.get("cost") if isinstance(spec.threshold, dict) else None
+        for split in ("valid", "test"):
+            labels, scores = y[split], predictions[split]
+            for curve, points in (("roc", evaluation.roc_points(labels, scores)),
+                                  ("pr", evaluation.pr_points(labels, scores))):
+                x_col, y_col = points.columns[:2]
+                tables["curves"] += [
+                    {"curve": curve, "split": split, "x": p[x_col], "y": p[y_col],
+                     "threshold": p["threshold"]} for p in points.to_dict("records")]
+            tables["curves"] += [
+                {"curve": "calibration", "split": split, "x": b["mean_score"],
+                 "y": b["positive_rate"], "threshold": None, "rows": b["rows"]}
+                for b in evaluation.calibration_bins(labels, scores).to_dict("records")]
+            tables["confusion"].append(
+                {"split": split, "threshold": threshold,
+                 **evaluation.confusion(labels, scores, threshold)})
+        tables["thresholds"] = evaluation.threshold_table(
+            y["valid"], predictions["valid"], cost=cost).to_dict("records")
+    tables["importances"] = importances(pipeline, X["valid"], y["valid"], spec)
+    tables["learning_curve"] = learning_curve(spec, X, y, candidates, pipeline)
+    return tables
+
+
+def importances(pipeline, X, y, spec: ModelSpec, max_rows: int = 20_000) -> list[dict]:
+    """Permutation importances on (a sample of) the valid split, in the selection metric."""
+    rng = np.random.default_rng(spec.random_state)
+    take = np.sort(rng.choice(len(X), size=min(len(X), max_rows), replace=False))
+    scorer = {"roc_auc": "roc_auc", "pr_auc": "average_precision", "log_loss": "neg_log_loss",
+              "brier": "neg_brier_score", "rmse": "neg_root_mean_squared_error",
+              "mae": "neg_mean_absolute_error", "r2": "r2"}[spec.selection_metric]
+    result = permutation_importance(pipeline, X.iloc[take], y[take], scoring=scorer, n_repeats=5,
+                                    random_state=spec.random_state)
+    return [{"feature": f, "importance_mean": float(m), "importance_std": float(s)}
+            for f, m, s in zip(X.columns, result.importances_mean, result.importances_std,
+                               strict=True)]
+
+
+def learning_curve(spec: ModelSpec, X, y, candidates, pipeline) -> list[dict[str, Any]]:
+    """Train and valid score of the selected configuration fitted on growing shares of train.
+
+    The shares are the most recent rows of train (train is in as_of order), as a model trained
+    on less history would be.
+    """
+    chosen = next(r for r in candidates if r["pipeline"] is pipeline)
+    points = []
+    n = len(X["train"])
+    for share in (0.1, 0.25, 0.5, 0.75, 1.0):
+        size = max(int(n * share), 50)
+        rows = slice(n - size, n)
+        if spec.is_classifier and len(np.unique(y["train"][rows])) < 2:
+            continue
+        if share == 1.0:
+            fitted = pipeline
+        else:
+            fitted = build_pipeline(spec, chosen["candidate"], chosen["params"])
+            fitted.fit(X["train"].iloc[rows], y["train"][rows])
+        points.append({
+            "train_rows": size,
+            "train_score": metric_value(y["train"][rows], predict(fitted, X["train"].iloc[rows],
+                                                                   spec), spec),
+            "valid_score": metric_value(y["valid"], predict(fitted, X["valid"], spec), spec),
+        })
+    return points
 
 
 def library_versions() -> dict[str, str]:

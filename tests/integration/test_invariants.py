@@ -7,7 +7,8 @@ and the same check must catch it. That is how we know the checks can fail.
 
 import pandas as pd
 import pytest
-from conftest import new_warehouse
+
+from tests.integration.helpers import new_warehouse
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +35,7 @@ LABEL_SABOTAGE = {
 }
 SPLIT_SABOTAGE = {
     "no embargo": (
-        "models/ml/ml_churn__training_set.sql", "embargo_days=horizon_days", "embargo_days=0"),
+        "models/ml/churn/ml_churn__training_set.sql", "embargo_days=none", "embargo_days=0"),
 }
 
 

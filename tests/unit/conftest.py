@@ -3,14 +3,7 @@ import pandas as pd
 import pytest
 
 from mlmodels import specs
-
-SPEC = {
-    "name": "toy",
-    "target": "label",
-    "entity_key": "entity_id",
-    "features": {"numeric": ["x1", "x2"], "categorical": ["colour"]},
-    "estimator": {"name": "logistic_regression", "params": {"max_iter": 500}},
-}
+from tests.unit.toy import SPEC
 
 
 @pytest.fixture

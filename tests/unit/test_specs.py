@@ -1,7 +1,7 @@
 import pytest
-from conftest import SPEC
 
 from mlmodels import specs
+from tests.unit.toy import SPEC
 
 
 def test_valid_spec_loads_with_defaults(tmp_path):
@@ -14,7 +14,8 @@ def test_valid_spec_loads_with_defaults(tmp_path):
     assert spec.features == ("x1", "colour")
     assert spec.as_of == "as_of_date"
     assert spec.training_set == "ml_toy__training_set"
-    assert spec.estimator.name == "logistic_regression"
+    assert spec.candidates[0].name == "logistic_regression"
+    assert spec.threshold == "max_f1" and spec.cv_folds == 3 and spec.promotion_margin == 0
 
 
 def test_fingerprint_ignores_key_order():
@@ -29,11 +30,32 @@ def test_fingerprint_ignores_key_order():
     [
         ({"target": None}, "target", "non-empty string"),
         ({"features": {"numeric": "x1"}}, "features.numeric", "list of column names"),
-        ({"features": {"numbers": ["x1"]}}, "features", "numeric and/or categorical"),
+        ({"features": {"numbers": ["x1"]}}, "features.numbers", "known fields"),
         ({"features": {"numeric": ["x1"], "categorical": ["x1"]}}, "features", "x1 is in both"),
         ({"features": {"numeric": ["label"]}}, "features", "found label"),
-        ({"estimator": {"name": "xgboost"}}, "estimator.name", "logistic_regression"),
+        ({"candidates": [{"name": "xgboost"}]}, "candidates[0].name", "logistic_regression"),
+        ({"candidates": [{"name": "ridge"}]}, "candidates[0].name", "hist_gradient_boosting"),
+        ({"candidates": [{"name": "random_forest", "grid": {"depth": [1]}}]},
+         "candidates[0].depth", "RandomForestClassifier"),
+        ({"candidates": [{"name": "random_forest", "grid": {"max_depth": 3}}]},
+         "candidates[0].grid", "non-empty lists"),
         ({"task": "ranking"}, "task", "binary_classification"),
+        ({"threshold": {"min_precision": 1.5}}, "threshold", "min_precision"),
+        ({"threshold": {"cost": {"fp": 1}}}, "threshold", "cost"),
+        ({"selection_metric": "recall"}, "selection_metric", "roc_auc"),
+        ({"problem": {"success": {"metric": "rmse", "target": 1}}}, "problem.success.metric",
+         "recall"),
+        ({"problem": {"constraints": {"max_latency": 3}}}, "problem.constraints.max_latency",
+         "max_latency_ms_per_1000"),
+        ({"features": {"numeric": {"include": []}}}, "features.numeric.include", "at least one"),
+        ({"features": {"numeric": ["x1"], "encoding": {"x1": "target"}}}, "features.encoding.x1",
+         "a categorical column"),
+        ({"features": {"categorical": ["c"], "encoding": {"c": "ordinal"}}},
+         "features.encoding.c", "onehot"),
+        ({"drift": {"moderate": 0.3, "drift": 0.2}}, "drift.drift", "at least drift.moderate"),
+        ({"search": {"cv_folds": 1}}, "search.cv_folds", "[2, 50]"),
+        ({"label": {"mart": "m", "events": "e", "timestamp": "t"}}, "label.horizon_days",
+         "required"),
         ({"colour": 1}, "colour", "known fields"),
     ],
 )
@@ -48,9 +70,41 @@ def test_errors_name_spec_and_field(change, field, expected):
 
 
 def test_missing_required_field_is_named():
-    broken = {k: v for k, v in SPEC.items() if k != "entity_key"}
-    with pytest.raises(specs.SpecError, match=r"field 'entity_key'.*required"):
+    broken = {k: v for k, v in SPEC.items() if k != "target"}
+    with pytest.raises(specs.SpecError, match=r"field 'target'.*required"):
         specs.from_dict(broken)
+
+
+def test_regression_spec_gets_regression_defaults():
+    spec = specs.from_dict({"name": "r", "target": "y", "task": "regression",
+                            "features": {"numeric": ["x"]}})
+    assert spec.selection_metric == "rmse"
+    assert spec.candidates[0].name == "ridge"
+    with pytest.raises(specs.SpecError, match="no threshold for a regression model"):
+        specs.from_dict({"name": "r", "target": "y", "task": "regression",
+                         "features": {"numeric": ["x"]}, "threshold": "max_f1"})
+
+
+def test_patterns_resolve_against_the_training_set():
+    spec = specs.from_dict({
+        "name": "p", "target": "y", "entity_key": "id",
+        "features": {"numeric": {"include": ["orders_*", "tenure"], "exclude": ["*_7d"]},
+                     "categorical": ["plan"]},
+    })
+    columns = ["id", "as_of_date", "y", "split", "orders_7d", "orders_30d", "tenure", "plan"]
+    resolved = spec.resolve(columns)
+    assert resolved.numeric == ("orders_30d", "tenure")
+    assert resolved.categorical == ("plan",)
+    with pytest.raises(specs.SpecError, match="include pattern 'revenue_\\*' matches no column"):
+        specs.from_dict({**SPEC, "features": {"numeric": {"include": ["revenue_*"]}}}).resolve(
+            columns)
+
+
+def test_unknown_feature_column_names_the_training_set_and_column():
+    spec = specs.from_dict({**SPEC, "training_set": "ml_toy__rows"})
+    with pytest.raises(specs.SpecError) as error:
+        spec.resolve(["entity_id", "as_of_date", "label", "split", "x1", "colour"])
+    assert "training set 'ml_toy__rows' has no column 'x2'" in str(error.value)
 
 
 def test_missing_file_names_the_path(tmp_path):
@@ -61,5 +115,7 @@ def test_missing_file_names_the_path(tmp_path):
 def test_demo_spec_is_valid():
     from pathlib import Path
 
-    spec = specs.load(Path(__file__).parents[2] / "dbt_project" / "ml" / "churn.yml")
+    folder = Path(__file__).parents[2] / "dbt_project" / "ml"
+    spec = specs.load(folder / "churn.yml")
     assert spec.name == "churn" and spec.target == "churned_90d"
+    assert specs.load(folder / "spend.yml").task == "regression"

@@ -1,24 +1,40 @@
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
 
-from mlmodels import registry, scoring, training
+from mlmodels import registry, scoring, specs, training
+from mlmodels.pipelines import feature_frame
+from mlmodels.promotion import train_and_register
+from tests.unit.toy import SPEC
 
 
-def test_fit_uses_train_only_and_reports_all_splits(rows, spec):
+def test_fit_uses_train_only_and_reports_every_split_and_baseline(rows, spec):
     trained = training.fit(rows, spec)
-    assert set(trained.metrics) == {
-        "train", "valid", "test", "baseline_train", "baseline_valid", "baseline_test"
-    }
-    assert trained.metrics["test"]["roc_auc"] > 0.7
-    assert trained.metrics["baseline_test"]["roc_auc"] == 0.5
+    for model in ("model", "prior", "linear"):
+        for split in ("train", "valid", "test"):
+            assert f"{model}/{split}" in trained.metrics
+    assert trained.metrics["model/test"]["roc_auc"] > 0.7
+    assert trained.metrics["prior/test"]["roc_auc"] == 0.5
     assert trained.windows["train"]["rows"] == (rows.split == "train").sum()
     # The imputer saw train rows only: its median of x2 is train's median.
     imputer = trained.pipeline.named_steps["pre"].named_transformers_["num"][0]
-    train_x2 = rows.loc[rows.split == "train", "x2"]
-    assert imputer.statistics_[1] == pytest.approx(train_x2.median())
-    assert (trained.reference_bins.reference_total[trained.reference_bins.feature == "x1"]
-            == (rows.split == "train").sum()).all()
+    assert imputer.statistics_[1] == pytest.approx(rows.loc[rows.split == "train", "x2"].median())
+    bins = trained.reference_bins
+    assert (bins.reference_total[bins.feature == "x1"] == (rows.split == "train").sum()).all()
+    assert {"metrics", "curves", "confusion", "thresholds", "importances", "candidates",
+            "learning_curve"} <= set(trained.evaluation)
+
+
+def test_rule_baseline_is_evaluated_in_sql(rows):
+    spec = specs.from_dict({**SPEC, "problem": {"rule_baseline": "x1 > 0.5"}})
+    pulled = training.rows_with_rule(duckdb.connect().from_df(rows), spec)
+    assert (pulled[training.RULE_COLUMN] == (pulled.x1 > 0.5)).all()
+    trained = training.fit(pulled, spec)
+    assert "rule/test" in trained.metrics
+    broken = specs.from_dict({**SPEC, "problem": {"rule_baseline": "no_such_column > 1"}})
+    with pytest.raises(specs.SpecError, match=r"problem\.rule_baseline"):
+        training.rows_with_rule(duckdb.connect().from_df(rows), broken)
 
 
 def test_version_is_stable_and_content_addressed(rows, spec):
@@ -30,8 +46,9 @@ def test_version_is_stable_and_content_addressed(rows, spec):
 
 
 def test_register_is_idempotent_and_artifact_is_checked(rows, spec, tmp_path):
-    first = training.train_and_register(rows, spec, tmp_path)
-    again = training.train_and_register(rows.sample(frac=1, random_state=4), spec, tmp_path)
+    first = train_and_register(rows, spec, tmp_path)
+    again = train_and_register(rows.sample(frac=1, random_state=4), spec, tmp_path)
+    assert len(first) == len(again) == 1
     assert first.equals(again)
     row = first.iloc[0]
     assert registry.sha256_of(row.artifact_uri) == row.artifact_sha256
@@ -44,34 +61,90 @@ def test_register_is_idempotent_and_artifact_is_checked(rows, spec, tmp_path):
 
 
 def test_missing_column_and_empty_split_are_named(rows, spec):
-    with pytest.raises(training.TrainingDataError, match="column 'x2' is missing"):
+    with pytest.raises(specs.SpecError, match="has no column 'x2'"):
         training.fit(rows.drop(columns="x2"), spec)
     with pytest.raises(training.TrainingDataError, match="split 'valid' has no rows"):
         training.fit(rows[rows.split != "valid"], spec)
 
 
-def test_max_f1_threshold_is_best_on_the_curve():
-    rng = np.random.default_rng(5)
-    labels = rng.integers(0, 2, 500)
-    scores = np.clip(labels * 0.3 + rng.random(500) * 0.7, 0, 1)
-    threshold = training.max_f1_threshold(labels, scores)
+def test_test_split_is_looked_at_once(rows):
+    """Shuffling the test labels changes no choice: selection, parameters, threshold."""
+    spec = specs.from_dict({**SPEC, "candidates": [
+        {"name": "logistic_regression", "params": {"max_iter": 500}, "grid": {"C": [0.01, 1.0]}},
+        {"name": "hist_gradient_boosting", "params": {"max_iter": 30}},
+    ]})
+    shuffled = rows.copy()
+    test = shuffled.split == "test"
+    rng = np.random.default_rng(9)
+    shuffled.loc[test, "label"] = rng.permutation(shuffled.loc[test, "label"].to_numpy())
+    a, b = training.fit(rows, spec), training.fit(shuffled, spec)
+    assert (a.estimator, a.params, a.threshold) == (b.estimator, b.params, b.threshold)
+    timing = {"fit_seconds", "latency_ms_per_1000"}
 
-    def f1(t):
-        predicted = scores >= t
-        tp = (predicted & (labels == 1)).sum()
-        return 2 * tp / (predicted.sum() + labels.sum())
+    def choices(trained):
+        return [{k: v for k, v in c.items() if k not in timing}
+                for c in trained.evaluation["candidates"]]
 
-    assert f1(threshold) == pytest.approx(max(f1(t) for t in np.unique(scores)))
+    assert choices(a) == choices(b)
+    assert a.metrics["model/valid"] == b.metrics["model/valid"]
+    assert a.metrics["model/test"] != b.metrics["model/test"]  # the test metrics did see them
+
+
+def test_leakage_audit_names_the_feature(rows):
+    leaky = rows.assign(leak=rows.label * 10 + np.random.default_rng(1).normal(size=len(rows)))
+    spec = specs.from_dict({**SPEC, "features": {"numeric": ["x1", "x2", "leak"],
+                                                 "categorical": ["colour"]}})
+    with pytest.raises(training.LeakageError, match="feature 'leak' alone has ROC AUC"):
+        training.fit(leaky, spec)
+    allowed = specs.from_dict({**SPEC, "features": {"numeric": ["x1", "x2", "leak"]},
+                               "leakage": {"allow": ["leak"]}})
+    training.fit(leaky, allowed)
+    # A leak hidden in the missing values is caught too (NaN exactly on the positives).
+    hidden = rows.assign(leak=np.where(rows.label == 1, np.nan, 1.0))
+    with pytest.raises(training.LeakageError, match="'leak'"):
+        training.fit(hidden, spec)
+
+
+def test_regression_task(rows):
+    target = rows.x1 * 3 + rows.x2.fillna(0) + np.random.default_rng(2).normal(size=len(rows))
+    spec = specs.from_dict({
+        "name": "toy_reg", "target": "y", "entity_key": "entity_id", "task": "regression",
+        "features": {"numeric": ["x1", "x2"], "categorical": ["colour"]},
+        "candidates": [{"name": "ridge", "grid": {"alpha": [0.1, 10.0]}},
+                       {"name": "hist_gradient_boosting", "params": {"max_iter": 30}}],
+        "problem": {"success": {"metric": "r2", "target": 0.5}},
+        "search": {"cv_folds": 2},
+    })
+    trained = training.fit(rows.assign(y=target), spec)
+    assert trained.threshold is None
+    assert trained.metrics["model/test"]["r2"] > 0.8
+    assert trained.metrics["prior/test"]["r2"] <= 0.01
+    assert trained.score("model", "test") < trained.score("prior", "test")  # rmse: lower is better
+    assert trained.evaluation["thresholds"] == [] and trained.evaluation["importances"]
+
+
+def test_snapshot_data_gets_a_stratified_random_split(rows, tmp_path):
+    snapshot = rows[rows.as_of_date == rows.as_of_date.min()].drop(columns=["as_of_date", "split"])
+    snapshot = snapshot.assign(entity_id=range(len(snapshot)))
+    spec = specs.from_dict({**SPEC, "as_of": None, "split": {"valid_fraction": 0.25,
+                                                             "test_fraction": 0.25}})
+    registered = train_and_register(snapshot, spec, tmp_path)
+    row = registered.iloc[0]
+    assert row.split_strategy == "stratified_random"
+    assert (row.train_rows, row.valid_rows, row.test_rows) == (100, 50, 50)
+    _, prepared, _ = training.prepare(snapshot, spec)
+    rates = prepared.groupby("split").label.mean()
+    assert rates.max() - rates.min() < 0.03  # each split keeps the class balance
 
 
 def test_scoring_batches_equal_predict_proba(rows, spec):
     trained = training.fit(rows, spec)
     table = pa.Table.from_pandas(rows, preserve_index=False)
     reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches(max_chunksize=333))
-    scored = scoring.score_batches(trained.pipeline, reader, spec, "v1").read_all().to_pandas()
-    from mlmodels.pipelines import feature_frame
-
-    expected = trained.pipeline.predict_proba(feature_frame(rows, spec))[:, 1]
+    scored = scoring.score_batches(trained.pipeline, reader, trained.spec, "v1",
+                                   threshold=trained.threshold).read_all().to_pandas()
+    expected = trained.pipeline.predict_proba(feature_frame(rows, trained.spec))[:, 1]
     np.testing.assert_allclose(scored["score"].to_numpy(), expected, rtol=0, atol=1e-12)
     assert (scored.model_version == "v1").all() and (scored.role == "champion").all()
+    assert (scored.predicted_label == (expected >= trained.threshold)).all()
     assert scored.entity_id.tolist() == rows.entity_id.tolist()

@@ -1,0 +1,241 @@
+"""Register a trained version and decide its status: champion, challenger or rejected.
+
+The rules, in order:
+
+1. a version that misses the spec's success criterion, does not beat the rule-based baseline, or
+   breaks a constraint (latency, artifact size) is **rejected** and never promoted;
+2. the first acceptable version of a model becomes **champion**;
+3. a later one replaces the champion only if it beats it by ``promotion.margin`` in the selection
+   metric **on the same evaluation window** (the new version's test rows, scored by both);
+   otherwise it stays **challenger** and the champion stays;
+4. ``champion_pins`` pins any registered version as champion (rollback in one command).
+
+Every status change is recorded with its reason and time (``ModelRegistry.history``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlmodels import registry
+from mlmodels.pipelines import feature_frame
+from mlmodels.specs import HIGHER_IS_BETTER, ModelSpec
+from mlmodels.training import (
+    TrainedModel,
+    fit,
+    library_versions,
+    metric_value,
+    model_version,
+    predict,
+    prepare,
+)
+
+# The registry table's columns, the same for every model and task (BI depends on them).
+REGISTRY_COLUMNS = [
+    "model_name", "model_version", "status", "reason", "trained_at", "promoted_at", "task",
+    "spec_hash", "split_strategy", "estimator", "params", "numeric_features",
+    "categorical_features", "train_from", "train_to", "train_rows", "valid_from", "valid_to",
+    "valid_rows", "test_from", "test_to", "test_rows", "fit_rows", "fit_from", "fit_to",
+    "selection_metric", "train_score", "valid_score", "test_score", "train_valid_gap",
+    "baseline_prior_test_score", "baseline_linear_test_score", "baseline_rule_test_score",
+    "lift_over_prior", "lift_over_linear", "threshold", "success_metric", "success_target",
+    "success_value", "met_criterion", "beat_rule", "meets_constraints",
+    "latency_ms_per_1000", "artifact_mb", "artifact_uri", "artifact_sha256",
+    "python_version", "sklearn_version", "numpy_version", "pandas_version", "joblib_version",
+    "mlmodels_version",
+]
+
+
+def train_and_register(
+    rows: pd.DataFrame, spec: ModelSpec, root: str | Path, pin: str | None = None
+) -> pd.DataFrame:
+    """Train a version (unless this data and spec were trained before), register it, promote.
+
+    Parameters
+    ----------
+    rows
+        The training set (see :func:`mlmodels.training.fit`).
+    spec
+        The validated model spec.
+    root
+        The registry and artifact store's folder.
+    pin
+        A registered version to make champion whatever the rules say (rollback), or None.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The model's registry rows (every version, ``REGISTRY_COLUMNS``), after this run.
+    """
+    store = registry.ModelRegistry(root, spec.name)
+    resolved, labelled, _ = prepare(rows, spec)
+    version = model_version(resolved, labelled)
+    if store.get(version) is None:
+        trained = fit(rows, spec)
+        status, reason = decide(trained, store)
+        artifact, sha = registry.save_version(
+            trained.pipeline, metadata(trained), trained.evaluation, root, spec.name,
+            trained.version)
+        store.register(registry_row(trained, artifact, sha), status, reason)
+    if pin:
+        current = store.champion()
+        if current is None or current["model_version"] != pin:
+            store.set_status(pin, "champion", "pinned as champion by the champion_pins var")
+    return registry_frame(store.versions())
+
+
+def decide(trained: TrainedModel, store: registry.ModelRegistry) -> tuple[str, str]:
+    """Return the new version's status and the reason, by the rules in this module's docstring."""
+    spec = trained.spec
+    failures = []
+    met, value = met_criterion(trained)
+    if met is False:
+        failures.append(f"test {spec.problem.success_metric} {value:.4f} misses the success "
+                        f"target {spec.problem.success_target}")
+    if beat_rule(trained) is False:
+        failures.append(f"does not beat the rule baseline ({spec.problem.rule_baseline}) on test")
+    if not trained.meets_constraints:
+        failures.append("breaks the latency or artifact-size constraint")
+    if failures:
+        return "rejected", "; ".join(failures)
+    champion = store.champion()
+    if champion is None:
+        return "champion", "first version that meets the success criterion and beats the rule"
+    try:
+        champion_score = score_champion_on(trained, champion)
+    except (registry.ArtifactError, KeyError, ValueError) as error:
+        reason = (f"champion {champion['model_version']} could not be scored on this version's "
+                  f"test window ({error}); champion kept")
+        return "challenger", reason
+    new_score = trained.score("model", "test")
+    margin = spec.promotion_margin
+    sign = 1 if HIGHER_IS_BETTER[spec.selection_metric] else -1
+    window = f"test window {trained.windows['test']['from']}..{trained.windows['test']['to']}"
+    comparison = (f"{spec.selection_metric} {new_score:.4f} vs champion "
+                  f"{champion['model_version']} {champion_score:.4f} on {window}")
+    if sign * (new_score - champion_score) >= margin and new_score != champion_score:
+        return "champion", f"beats the champion by at least {margin}: {comparison}"
+    return "challenger", f"does not beat the champion by {margin}: {comparison}"
+
+
+def score_champion_on(trained: TrainedModel, champion: dict[str, Any]) -> float:
+    """Score the champion's Pipeline on the new version's test rows, in the selection metric."""
+    pipeline = registry.load_pipeline(
+        champion["artifact_uri"], champion["artifact_sha256"], champion["model_version"])
+    champion_spec = features_of(trained.spec, champion)
+    rows = trained.test_rows
+    predicted = predict(pipeline, feature_frame(rows, champion_spec), trained.spec)
+    return metric_value(rows[trained.spec.target].to_numpy(), predicted, trained.spec)
+
+
+def features_of(spec: ModelSpec, row: dict[str, Any]) -> ModelSpec:
+    """Return the spec with the feature lists a registered version was trained on."""
+    return replace(spec, numeric=tuple(json.loads(row["numeric_features"])),
+                   categorical=tuple(json.loads(row["categorical_features"])),
+                   numeric_patterns=None, categorical_patterns=None)
+
+
+def met_criterion(trained: TrainedModel) -> tuple[bool | None, float]:
+    """Return whether the test metric reaches the spec's success target (None: no criterion)."""
+    metric, target = trained.spec.problem.success_metric, trained.spec.problem.success_target
+    if metric is None:
+        return None, np.nan
+    value = trained.metrics["model/test"][metric]
+    return (value >= target if HIGHER_IS_BETTER[metric] else value <= target), value
+
+
+def beat_rule(trained: TrainedModel) -> bool | None:
+    """Return whether the model beats the rule baseline on test (None: the spec has no rule)."""
+    if "rule/test" not in trained.metrics:
+        return None
+    sign = 1 if HIGHER_IS_BETTER[trained.spec.selection_metric] else -1
+    return sign * (trained.score("model", "test") - trained.score("rule", "test")) > 0
+
+
+def metadata(trained: TrainedModel) -> dict[str, Any]:
+    """Return what is stored beside the artifact: enough to rebuild the registry row and bins."""
+    return {
+        "model_name": trained.spec.name,
+        "model_version": trained.version,
+        "trained_at": registry.now(),
+        "spec_hash": trained.spec.fingerprint(),
+        "features": {"numeric": list(trained.spec.numeric),
+                     "categorical": list(trained.spec.categorical)},
+        "threshold": trained.threshold,
+        "windows": trained.windows,
+        "metrics": trained.metrics,
+        "library_versions": library_versions(),
+        "reference_bins": trained.reference_bins.to_dict(orient="records"),
+    }
+
+
+def registry_row(trained: TrainedModel, artifact: Path, sha: str) -> dict[str, Any]:
+    """Flatten a trained version into one registry row (``REGISTRY_COLUMNS`` but status)."""
+    spec, windows = trained.spec, trained.windows
+    met, value = met_criterion(trained)
+    row: dict[str, Any] = {
+        "model_name": spec.name,
+        "model_version": trained.version,
+        "trained_at": registry.now(),
+        "task": spec.task,
+        "spec_hash": spec.fingerprint(),
+        "split_strategy": trained.split_strategy,
+        "estimator": trained.estimator,
+        "params": json.dumps(trained.params, sort_keys=True, default=str),
+        "numeric_features": json.dumps(list(spec.numeric)),
+        "categorical_features": json.dumps(list(spec.categorical)),
+        "selection_metric": spec.selection_metric,
+        "train_score": trained.score("model", "train"),
+        "valid_score": trained.score("model", "valid"),
+        "test_score": trained.score("model", "test"),
+        "baseline_prior_test_score": trained.score("prior", "test"),
+        "baseline_linear_test_score": trained.score("linear", "test"),
+        "baseline_rule_test_score": trained.score("rule", "test"),
+        "threshold": trained.threshold,
+        "success_metric": spec.problem.success_metric,
+        "success_target": spec.problem.success_target,
+        "success_value": value,
+        "met_criterion": met,
+        "beat_rule": beat_rule(trained),
+        "meets_constraints": trained.meets_constraints,
+        "latency_ms_per_1000": trained.latency_ms_per_1000,
+        "artifact_mb": trained.artifact_mb,
+        "artifact_uri": str(artifact),
+        "artifact_sha256": sha,
+    }
+    row["train_valid_gap"] = row["train_score"] - row["valid_score"]
+    row["lift_over_prior"] = row["test_score"] - row["baseline_prior_test_score"]
+    row["lift_over_linear"] = row["test_score"] - row["baseline_linear_test_score"]
+    for split in ("train", "valid", "test"):
+        row[f"{split}_from"] = windows[split]["from"]
+        row[f"{split}_to"] = windows[split]["to"]
+        row[f"{split}_rows"] = windows[split]["rows"]
+    # The registered Pipeline is the one fitted on the train split.
+    row["fit_rows"], row["fit_from"], row["fit_to"] = (
+        windows["train"]["rows"], windows["train"]["from"], windows["train"]["to"])
+    for library, version in library_versions().items():
+        row[f"{library}_version"] = version
+    return row
+
+
+def registry_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Return registry rows as a frame with the fixed columns and types of the table."""
+    frame = pd.DataFrame(rows).reindex(columns=REGISTRY_COLUMNS)
+    for column in ("trained_at", "promoted_at"):
+        frame[column] = pd.to_datetime(frame[column])
+    for column in ("train_from", "train_to", "valid_from", "valid_to", "test_from", "test_to",
+                   "fit_from", "fit_to"):
+        frame[column] = pd.to_datetime(frame[column]).dt.date
+    for column in ("met_criterion", "beat_rule", "meets_constraints"):
+        frame[column] = frame[column].astype("boolean")
+    for column in ("threshold", "success_target", "success_value", "baseline_rule_test_score"):
+        frame[column] = frame[column].astype("float64")
+    text = [c for c in REGISTRY_COLUMNS if frame[c].dtype == object]
+    frame[text] = frame[text].astype(object)
+    return frame

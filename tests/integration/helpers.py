@@ -1,0 +1,88 @@
+"""Build copies of dbt_project on throwaway DuckDB files with real dbt runs."""
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+from dbt.cli.main import dbtRunner
+
+from mlmodels import demo
+
+REPO = Path(__file__).resolve().parents[2]
+SMALL = 1500  # customers: enough for every split, a few seconds per build
+
+
+@dataclass
+class Warehouse:
+    """A copy of the dbt project with its own DuckDB file and artifact store."""
+
+    project: Path
+    db: Path
+    artifacts: Path
+
+    def build(self, *args: str, expect_success: bool = True):
+        env = {
+            "DUCKDB_PATH": str(self.db),
+            "MLMODELS_ARTIFACT_DIR": str(self.artifacts),
+            "DBT_PROJECT_DIR": str(self.project),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+        saved = {key: os.environ.get(key) for key in env}
+        os.environ.update(env)
+        try:
+            result = dbtRunner().invoke([
+                "build", "--project-dir", str(self.project), "--profiles-dir", str(REPO),
+                "--log-path", str(self.project / "logs"), "--quiet", *args,
+            ])
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        if expect_success:
+            assert result.success, f"dbt build failed: {failures(result)}"
+        return result
+
+    def sql(self, query: str):
+        # Not read_only: dbt, in this same process, may still hold the file open read-write, and
+        # DuckDB refuses a second connection with a different configuration.
+        with duckdb.connect(str(self.db)) as con:
+            return con.sql(query).df()
+
+    def raw(self, statement: str) -> None:
+        """Run a statement against the raw tables (to corrupt or perturb the sources)."""
+        with duckdb.connect(str(self.db)) as con:
+            con.execute(statement)
+
+    def edit(self, relative: str, old: str, new: str) -> None:
+        """Change the project copy's code: used to break a guard on purpose."""
+        path = self.project / relative
+        text = path.read_text()
+        assert old in text, f"{old!r} not found in {relative}"
+        path.write_text(text.replace(old, new))
+
+
+def failures(result) -> str:
+    """The failed nodes of a dbt result and their messages, in a few lines."""
+    if result.exception is not None:
+        return str(result.exception)
+    return "; ".join(
+        f"{r.node.name}: {r.status} {r.message}"
+        for r in result.result.results
+        if str(r.status) in {"error", "fail"}
+    )
+
+
+def new_warehouse(root: Path, customers: int = SMALL, seed: int = 7) -> Warehouse:
+    """Copy the project into root, generate demo data into a fresh DuckDB file there."""
+    project = root / "dbt_project"
+    shutil.copytree(
+        REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs", "*.duckdb")
+    )
+    warehouse = Warehouse(project=project, db=root / "warehouse.duckdb", artifacts=root / "artifacts")
+    with duckdb.connect(str(warehouse.db)) as con:
+        demo.generate(con, customers=customers, seed=seed)
+    return warehouse

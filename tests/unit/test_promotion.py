@@ -1,0 +1,99 @@
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from mlmodels import registry, scoring, specs
+from mlmodels.promotion import train_and_register
+from tests.unit.toy import SPEC
+
+GOOD = {"numeric": ["x1", "x2"], "categorical": ["colour"]}
+WEAK = {"numeric": ["x2"]}  # noise only: ROC AUC near 0.5
+
+
+def spec_with(features, **extra):
+    return specs.from_dict({**SPEC, "features": features, **extra})
+
+
+def statuses(frame: pd.DataFrame) -> dict[str, str]:
+    return dict(zip(frame.model_version, frame.status, strict=True))
+
+
+def test_first_version_becomes_champion(rows, tmp_path):
+    frame = train_and_register(rows, spec_with(GOOD), tmp_path)
+    assert frame.status.tolist() == ["champion"]
+    assert frame.reason[0].startswith("first version")
+    assert frame.promoted_at.notna().all()
+
+
+def test_better_version_replaces_the_champion_and_retires_it(rows, tmp_path):
+    weak = train_and_register(rows, spec_with(WEAK), tmp_path).model_version[0]
+    frame = train_and_register(rows, spec_with(GOOD, promotion={"margin": 0.05}), tmp_path)
+    good = next(v for v in frame.model_version if v != weak)
+    assert statuses(frame) == {weak: "retired", good: "champion"}
+    reason = frame.set_index("model_version").reason[good]
+    assert "beats the champion by at least 0.05" in reason and weak in reason
+    history = registry.ModelRegistry(tmp_path, "toy").history()
+    assert [(h["model_version"], h["from_status"], h["to_status"]) for h in history] == [
+        (weak, None, "champion"), (weak, "champion", "retired"), (good, None, "champion")]
+
+
+def test_version_that_is_not_better_by_the_margin_stays_challenger(rows, tmp_path):
+    good = train_and_register(rows, spec_with(GOOD), tmp_path).model_version[0]
+    frame = train_and_register(rows, spec_with(WEAK), tmp_path)
+    weak = next(v for v in frame.model_version if v != good)
+    assert statuses(frame) == {good: "champion", weak: "challenger"}
+    assert "does not beat the champion" in frame.set_index("model_version").reason[weak]
+
+
+def test_margin_blocks_a_small_improvement(rows, tmp_path):
+    first = train_and_register(rows, spec_with(GOOD), tmp_path).model_version[0]
+    # The same model on the same data, a tiny bit different: cannot beat a margin of 0.1.
+    nudged = spec_with(GOOD, candidates=[{"name": "logistic_regression",
+                                          "params": {"max_iter": 500, "C": 0.5}}],
+                       promotion={"margin": 0.1})
+    frame = train_and_register(rows, nudged, tmp_path)
+    assert statuses(frame)[first] == "champion"
+    assert (frame.status == "challenger").sum() == 1
+
+
+def test_a_version_missing_the_success_criterion_is_rejected_and_never_scores(rows, tmp_path):
+    impossible = spec_with(GOOD, problem={"success": {"metric": "roc_auc", "target": 0.999}})
+    frame = train_and_register(rows, impossible, tmp_path)
+    assert frame.status.tolist() == ["rejected"]
+    assert "misses the success target 0.999" in frame.reason[0]
+    assert not frame.met_criterion[0]
+    reader = pa.RecordBatchReader.from_batches(
+        pa.Table.from_pandas(rows).schema, pa.Table.from_pandas(rows).to_batches())
+    with pytest.raises(LookupError, match="has 0 champions"):
+        scoring.score_champion(frame, reader, impossible)
+
+
+def test_a_version_that_does_not_beat_the_rule_is_rejected(rows, tmp_path):
+    # The rule is the label itself: no model beats it.
+    cheat = spec_with(WEAK, problem={"rule_baseline": "label"})
+    relation_rows = rows.assign(__rule_baseline=rows.label)
+    frame = train_and_register(relation_rows, cheat, tmp_path)
+    assert frame.status.tolist() == ["rejected"]
+    assert "does not beat the rule baseline" in frame.reason[0]
+
+
+def test_pin_rolls_back_and_is_recorded(rows, tmp_path):
+    weak = train_and_register(rows, spec_with(WEAK), tmp_path).model_version[0]
+    frame = train_and_register(rows, spec_with(GOOD), tmp_path)
+    good = next(v for v in frame.model_version if v != weak)
+    assert statuses(frame)[good] == "champion"
+    rolled = train_and_register(rows, spec_with(GOOD), tmp_path, pin=weak)
+    assert statuses(rolled) == {weak: "champion", good: "retired"}
+    assert rolled.set_index("model_version").reason[weak] == (
+        "pinned as champion by the champion_pins var")
+    last = registry.ModelRegistry(tmp_path, "toy").history()[-1]
+    assert (last["model_version"], last["to_status"]) == (weak, "champion")
+    # Pinning again changes nothing; a later run without the pin keeps the pinned champion.
+    again = train_and_register(rows, spec_with(GOOD), tmp_path)
+    assert statuses(again) == {weak: "champion", good: "retired"}
+
+
+def test_pinning_an_unknown_version_names_the_registered_ones(rows, tmp_path):
+    version = train_and_register(rows, spec_with(GOOD), tmp_path).model_version[0]
+    with pytest.raises(ValueError, match=f"no version nope.*registered: {version}"):
+        train_and_register(rows, spec_with(GOOD), tmp_path, pin="nope")

@@ -1,0 +1,44 @@
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mlmodels import cli, scaffold
+
+PROJECT = Path(__file__).parents[2] / "dbt_project"
+
+
+@pytest.mark.parametrize("spec", sorted(p.stem for p in (PROJECT / "ml").glob("*.yml")))
+def test_the_repository_files_are_what_each_spec_gives(spec):
+    assert scaffold.check(PROJECT, spec) == []
+
+
+def test_new_writes_the_files_and_lists_the_model(tmp_path, capsys):
+    project = tmp_path / "dbt_project"
+    (project / "ml").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text("name: p\nvars:\n  ml_models: []\n")
+    shutil.copy(PROJECT / "ml" / "spend.yml", project / "ml" / "forecast.yml")
+    spec = project / "ml" / "forecast.yml"
+    spec.write_text(spec.read_text().replace("name: spend", "name: forecast"))
+    assert cli.main(["new", "forecast", "--project", str(project)]) == 0
+    assert scaffold.listed_models(project) == ["forecast"]
+    written = sorted(p.name for p in (project / "models" / "ml" / "forecast").iterdir())
+    assert written == ["_ml_forecast.yml", "ml_forecast__feature_drift.sql",
+                       "ml_forecast__predictions.sql", "ml_forecast__scores.py",
+                       "ml_forecast__train.py", "ml_forecast__training_set.sql"]
+    assert cli.main(["new", "forecast", "--project", str(project), "--check"]) == 0
+    # A second run refuses to overwrite; a changed spec makes --check fail.
+    assert cli.main(["new", "forecast", "--project", str(project)]) == 2
+    assert "--force" in capsys.readouterr().err
+    spec.write_text(spec.read_text().replace("horizon_days: 90", "horizon_days: 60"))
+    assert cli.main(["new", "forecast", "--project", str(project), "--check"]) == 1
+    assert "ml_forecast__training_set.sql" in capsys.readouterr().err
+
+
+def test_spec_name_must_match_the_file(tmp_path):
+    project = tmp_path / "p"
+    (project / "ml").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text("vars:\n  ml_models: []\n")
+    shutil.copy(PROJECT / "ml" / "spend.yml", project / "ml" / "other.yml")
+    with pytest.raises(scaffold.ScaffoldError, match="names the model 'spend'"):
+        scaffold.write(project, "other")
