@@ -7,6 +7,7 @@ CUSTOMERS ?= 5000
 # Absolute paths, so dbt and the Python models find everything wherever they run from.
 export DUCKDB_PATH ?= $(CURDIR)/warehouse/demo.duckdb
 export MLMODELS_ARTIFACT_DIR ?= $(CURDIR)/warehouse/artifacts
+export MLMODELS_EXPORT_DIR ?= $(CURDIR)/warehouse/exports
 export DBT_PROJECT_DIR := $(CURDIR)/dbt_project
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false

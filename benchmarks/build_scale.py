@@ -52,6 +52,8 @@ def run_scale(customers: int, workdir: Path) -> dict:
         **os.environ,
         "DUCKDB_PATH": str(db),
         "MLMODELS_ARTIFACT_DIR": str(workdir / "artifacts"),
+        "MLMODELS_EXPORT_DIR": str(workdir / "exports"),
+        "MLMODELS_SIGNING_KEY_FILE": str(workdir / "signing.key"),
         "DBT_PROJECT_DIR": str(project),
         "DBT_PROFILES_DIR": str(REPO),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",

@@ -66,6 +66,7 @@ def run(customers: int, workdir: Path) -> dict:
     shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs"))
     db, store = workdir / "bench.duckdb", workdir / "artifacts"
     env = {**os.environ, "DUCKDB_PATH": str(db), "MLMODELS_ARTIFACT_DIR": str(store),
+           "MLMODELS_SIGNING_KEY_FILE": str(workdir / "signing.key"),
            "DBT_PROJECT_DIR": str(project), "DBT_PROFILES_DIR": str(REPO),
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     subprocess.run([str(BIN / "mlmodels"), "generate-demo", "--db", str(db), "--customers",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 from collections.abc import Sequence
@@ -12,6 +13,8 @@ import duckdb
 
 from mlmodels import demo, scaffold
 
+DISTRIBUTION_CHECKS = {"expect_column_mean_to_be_between",
+                       "expect_column_quantile_values_to_be_between"}
 MAIN_TABLES = (
     "feat_customer__as_of",
     "ml_churn__training_set",
@@ -49,12 +52,75 @@ def main(argv: Sequence[str] | None = None) -> int:
     new.add_argument("--check", action="store_true",
                      help="only check that the files are what the spec gives; exit 1 if not")
 
+    draft = commands.add_parser(
+        "draft-suite",
+        help="draft the Great Expectations suites of a model's gates from its train split",
+    )
+    draft.add_argument("name", help="the spec's name (ml/<name>.yml)")
+    draft.add_argument("--db", required=True, type=Path, help="the DuckDB file dbt built")
+    draft.add_argument("--project", type=Path, default=Path("dbt_project"))
+    draft.add_argument("--expectations", type=Path, default=Path("expectations"),
+                       help="the suites' folder (default: expectations)")
+    draft.add_argument("--force", action="store_true", help="overwrite existing suites")
+
     args = parser.parse_args(argv)
+    if args.command == "draft-suite":
+        return _draft_suites(args.name, args.db, args.project, args.expectations, args.force)
     if args.command == "generate-demo":
         return _generate_demo(args.db, args.customers, args.seed)
     if args.command == "new":
         return _new(args.project, args.name, args.force, args.check)
     return _summary(args.db)
+
+
+def _draft_suites(name: str, db: Path, project: Path, folder: Path, force: bool) -> int:
+    import json
+
+    from mlmodels import profiling, specs
+
+    spec = specs.load(project / "ml" / f"{name}.yml")
+    with duckdb.connect(str(db), read_only=True) as con:
+        training_set = con.table(spec.training_set)
+        spec = spec.resolve(training_set.columns)
+        train = training_set.filter(f"{spec.split_column} = 'train'")
+        window = train.aggregate(f"min({spec.as_of}), max({spec.as_of})").fetchall()[0]
+        for gate in spec.gates:
+            path = folder / f"{gate}.json"
+            if path.exists() and not force:
+                print(f"kept {path} (it exists; --force drafts it again)")
+                continue
+            is_training_set = gate == spec.training_set
+            rows = train.df() if is_training_set else con.table(gate).filter(
+                f"{spec.as_of} between '{window[0]}' and '{window[1]}'").df()
+            suite = profiling.draft_suite(spec, rows, partition_column=spec.as_of,
+                                          label=is_training_set)
+            suite["name"] = gate
+            # Distribution checks run per partition and cost the most: keep them to the tier-1
+            # features (or the label) so the gate stays a small share of the build.
+            watched = set(spec.tier1) | {spec.target}
+            suite["expectations"] = [
+                e for e in suite["expectations"]
+                if e["type"] not in DISTRIBUTION_CHECKS or e["kwargs"].get("column") in watched
+            ]
+            suite["meta"]["drafted_from"] = (
+                f"{gate} rows of the train window {window[0]}..{window[1]} of {spec.training_set}")
+            suite["meta"]["cadence"] = _cadence(train, spec.as_of)
+            if is_training_set:
+                # Labels exist on mature rows only; score rows are checked by the mart's gate.
+                suite["meta"]["row_filter"] = "is_label_mature"
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(suite, indent=2) + "\n")
+            print(f"drafted {path} ({len(suite['expectations'])} expectations) from the train "
+                  f"split {window[0]}..{window[1]}; read it and edit before relying on it")
+    return 0
+
+
+def _cadence(relation, column: str) -> str:
+    """Guess the as_of cadence from the median gap between distinct dates (day, week, month)."""
+    dates = sorted(row[0] for row in relation.project(column).distinct().fetchall())
+    gaps = sorted((b - a).days for a, b in itertools.pairwise(dates))
+    median = gaps[len(gaps) // 2] if gaps else 30
+    return "day" if median <= 1 else "week" if median <= 7 else "month"
 
 
 def _new(project: Path, name: str, force: bool, check: bool) -> int:

@@ -46,7 +46,7 @@ REGISTRY_COLUMNS = [
     "baseline_prior_test_score", "baseline_linear_test_score", "baseline_rule_test_score",
     "lift_over_prior", "lift_over_linear", "threshold", "success_metric", "success_target",
     "success_value", "met_criterion", "beat_rule", "meets_constraints",
-    "latency_ms_per_1000", "artifact_mb", "artifact_uri", "artifact_sha256",
+    "latency_ms_per_1000", "artifact_mb", "artifact_uri", "artifact_sha256", "artifact_signature",
     "python_version", "sklearn_version", "numpy_version", "pandas_version", "joblib_version",
     "mlmodels_version",
 ]
@@ -109,7 +109,7 @@ def decide(trained: TrainedModel, store: registry.ModelRegistry) -> tuple[str, s
         return "champion", "first version that meets the success criterion and beats the rule"
     try:
         champion_score = score_champion_on(trained, champion)
-    except (registry.ArtifactError, KeyError, ValueError) as error:
+    except (registry.ArtifactError, registry.LibraryMismatchError, KeyError, ValueError) as error:
         reason = (f"champion {champion['model_version']} could not be scored on this version's "
                   f"test window ({error}); champion kept")
         return "challenger", reason
@@ -126,8 +126,7 @@ def decide(trained: TrainedModel, store: registry.ModelRegistry) -> tuple[str, s
 
 def score_champion_on(trained: TrainedModel, champion: dict[str, Any]) -> float:
     """Score the champion's Pipeline on the new version's test rows, in the selection metric."""
-    pipeline = registry.load_pipeline(
-        champion["artifact_uri"], champion["artifact_sha256"], champion["model_version"])
+    pipeline = registry.load_verified(champion)
     champion_spec = features_of(trained.spec, champion)
     rows = trained.test_rows
     predicted = predict(pipeline, feature_frame(rows, champion_spec), trained.spec)
@@ -208,6 +207,7 @@ def registry_row(trained: TrainedModel, artifact: Path, sha: str) -> dict[str, A
         "artifact_mb": trained.artifact_mb,
         "artifact_uri": str(artifact),
         "artifact_sha256": sha,
+        "artifact_signature": registry.signature(spec.name, trained.version, sha),
     }
     row["train_valid_gap"] = row["train_score"] - row["valid_score"]
     row["lift_over_prior"] = row["test_score"] - row["baseline_prior_test_score"]

@@ -16,14 +16,20 @@ tables (``ml_model_registry``, ``ml_model_status_history``) mirror this store on
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import logging
 import os
+import secrets
 import tempfile
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import joblib
+import numpy as np
+import sklearn
 from sklearn.pipeline import Pipeline
 
 PIPELINE_FILE = "pipeline.joblib"
@@ -31,10 +37,45 @@ METADATA_FILE = "metadata.json"
 EVALUATION_FILE = "evaluation.json"
 REGISTRY_FILE = "registry.json"
 STATUSES = ("champion", "challenger", "retired", "rejected")
+KEY_ENV = "MLMODELS_SIGNING_KEY"
+KEY_FILE_ENV = "MLMODELS_SIGNING_KEY_FILE"
+DEFAULT_KEY_FILE = Path("~/.config/mlmodels/signing.key")
+ALLOW_MISMATCH_ENV = "MLMODELS_ALLOW_LIBRARY_MISMATCH"
+log = logging.getLogger(__name__)
 
 
 class ArtifactError(RuntimeError):
     """An artifact is missing or does not match what the registry recorded."""
+
+
+class LibraryMismatchError(RuntimeError):
+    """The artifact was trained under other scikit-learn or numpy versions than are running."""
+
+
+def signing_key() -> bytes:
+    """Return the HMAC key that signs artifacts, kept outside the warehouse and the store.
+
+    ``MLMODELS_SIGNING_KEY`` (the key itself) wins; otherwise the file at
+    ``MLMODELS_SIGNING_KEY_FILE`` (default ``~/.config/mlmodels/signing.key``) is read, and
+    created with a random 256-bit key (mode 0600) on first use, for development. In production
+    give every process that trains or scores the same key through either variable.
+    """
+    if os.environ.get(KEY_ENV):
+        return os.environ[KEY_ENV].encode()
+    path = Path(os.environ.get(KEY_FILE_ENV) or DEFAULT_KEY_FILE).expanduser()
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        log.warning("mlmodels: created a development signing key at %s", path)
+    return path.read_text().strip().encode()
+
+
+def signature(model_name: str, model_version: str, sha256: str) -> str:
+    """Return the HMAC-SHA256 that binds an artifact's sha256 to its model and version."""
+    message = f"{model_name}\n{model_version}\n{sha256}".encode()
+    return hmac.new(signing_key(), message, hashlib.sha256).hexdigest()
 
 
 def now() -> str:
@@ -79,6 +120,52 @@ def save_version(
     _write_json(folder / EVALUATION_FILE, evaluation)
     _write_json(folder / METADATA_FILE, {**metadata, "artifact_sha256": sha})
     return artifact, sha
+
+
+def load_verified(row: dict[str, Any]) -> Pipeline:
+    """Load a registered version's Pipeline after every check passes, before unpickling.
+
+    1. the file's sha256 equals the registry's ``artifact_sha256`` (corruption);
+    2. the registry's ``artifact_signature`` is the HMAC of model, version and sha256 under the
+       signing key kept outside the warehouse (tampering: whoever rewrites the file and the hash
+       cannot forge the signature without the key);
+    3. scikit-learn and numpy are the versions it was trained with (pickles are not portable
+       across them). ``MLMODELS_ALLOW_LIBRARY_MISMATCH=1`` turns this refusal into a warning.
+
+    Raises
+    ------
+    ArtifactError
+        If the file is missing, its hash differs, or the signature is missing or wrong.
+    LibraryMismatchError
+        If the library versions differ and the mismatch is not allowed.
+    """
+    version, path = row["model_version"], row["artifact_uri"]
+    expected = row.get("artifact_signature")
+    if not isinstance(expected, str) or not expected:
+        raise ArtifactError(f"model version {version}: artifact {path} has no signature in the "
+                            "registry; refusing to load it")
+    actual = signature(row["model_name"], version, row["artifact_sha256"])
+    if not hmac.compare_digest(actual, expected):
+        raise ArtifactError(f"model version {version}: artifact {path} has a signature that does "
+                            "not match the signing key; refusing to load it")
+    check_libraries(row)
+    return load_pipeline(path, row["artifact_sha256"], version)
+
+
+def check_libraries(row: dict[str, Any]) -> None:
+    """Refuse (or warn, when allowed) if scikit-learn or numpy differ from the training run."""
+    running = {"sklearn": sklearn.__version__, "numpy": np.__version__}
+    for library, current in running.items():
+        trained = row.get(f"{library}_version")
+        if trained and trained != current:
+            message = (f"model version {row['model_version']} was trained with {library} "
+                       f"{trained}, but {library} {current} is running")
+            if os.environ.get(ALLOW_MISMATCH_ENV, "").lower() in {"1", "true", "yes"}:
+                warnings.warn(f"{message}; loading anyway ({ALLOW_MISMATCH_ENV} is set)",
+                              stacklevel=2)
+            else:
+                raise LibraryMismatchError(
+                    f"{message}; retrain it, or set {ALLOW_MISMATCH_ENV}=1 to load it anyway")
 
 
 def load_pipeline(artifact_uri: str | Path, expected_sha256: str, model_version: str) -> Pipeline:

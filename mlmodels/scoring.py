@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
@@ -42,7 +43,7 @@ def score_batches(
     role: str = "champion",
     threshold: float | None = None,
 ) -> pa.RecordBatchReader:
-    """Score a stream of rows batch by batch, so memory does not grow with the row count.
+    """Score a stream of rows batch by batch with one Pipeline, so memory does not grow.
 
     Parameters
     ----------
@@ -51,7 +52,7 @@ def score_batches(
     batches
         Rows holding the spec's entity key, as_of column and features.
     spec
-        The model spec the Pipeline was trained from.
+        The model spec the Pipeline was trained from (its resolved features).
     model_version, role
         Written on every output row (role is ``champion`` or ``shadow``).
     threshold
@@ -65,6 +66,59 @@ def score_batches(
         ``predict_proba(...)[:, 1]`` (the probability of the positive class) for a classifier
         and ``predict(...)`` for a regressor.
     """
+    scorer = Scorer(pipeline, spec, model_version, role, threshold)
+    return score_registered([scorer], batches, spec)
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """One registered version ready to score: its Pipeline, features, role and threshold."""
+
+    pipeline: Pipeline
+    spec: ModelSpec
+    model_version: str
+    role: str
+    threshold: float | None
+
+
+def registered_scorers(registry_rows: pd.DataFrame, spec: ModelSpec) -> list[Scorer]:
+    """Load the champion (role ``champion``) and every challenger (role ``shadow``).
+
+    Each artifact is verified (sha256, signature, library versions) before it is unpickled.
+
+    Raises
+    ------
+    LookupError
+        If the model has no champion: until a version meets the success criterion and beats
+        the rule, nothing is scored.
+    """
+    rows = registry_rows[registry_rows["model_name"] == spec.name]
+    champions = rows[rows["status"] == "champion"]
+    if len(champions) != 1:
+        raise LookupError(
+            f"model '{spec.name}' has {len(champions)} champions in the registry, expected one: "
+            "until a version meets the success criterion and beats the rule, nothing is scored "
+            "(see status and reason in ml_model_registry)"
+        )
+    chosen = [(champions.iloc[0].to_dict(), "champion")] + [
+        (row.to_dict(), "shadow") for _, row in rows[rows["status"] == "challenger"].iterrows()]
+    return [
+        Scorer(registry.load_verified(row), features_of(spec, row), row["model_version"], role,
+               None if pd.isna(row.get("threshold")) else float(row["threshold"]))
+        for row, role in chosen
+    ]
+
+
+def score_registered(
+    scorers: list[Scorer], batches: pa.RecordBatchReader, spec: ModelSpec
+) -> pa.RecordBatchReader:
+    """Score each batch with every scorer (champion and shadows), reading the rows once.
+
+    Returns
+    -------
+    pyarrow.RecordBatchReader
+        One output batch per input batch and scorer (columns of :func:`output_schema`).
+    """
     schema = output_schema(spec, batches.schema)
     scored_at = datetime.now(UTC).replace(tzinfo=None)
 
@@ -73,63 +127,29 @@ def score_batches(
             if batch.num_rows == 0:
                 continue
             rows = batch.to_pandas()
-            score = predict(pipeline, feature_frame(rows, spec), spec)
-            size = batch.num_rows
-            label = None if threshold is None else (score >= threshold).astype(np.int32)
-            yield pa.RecordBatch.from_arrays(
-                [
-                    pa.array([spec.name] * size, pa.string()),
-                    pa.array([model_version] * size, pa.string()),
-                    pa.array([role] * size, pa.string()),
-                    batch.column(spec.entity_key),
-                    batch.column(spec.as_of),
-                    pa.array(score, pa.float64()),
-                    pa.array([threshold] * size, pa.float64()),
-                    pa.array(label, pa.int32()) if label is not None else pa.nulls(size, pa.int32()),
-                    pa.array([scored_at] * size, pa.timestamp("us")),
-                ],
-                schema=schema,
-            )
+            for scorer in scorers:
+                yield _scored_batch(scorer, rows, batch, spec, schema, scored_at)
 
     return pa.RecordBatchReader.from_batches(schema, scored())
 
 
-def score_champion(
-    registry_rows: pd.DataFrame, batches: pa.RecordBatchReader, spec: ModelSpec
-) -> pa.RecordBatchReader:
-    """Score rows with the model's champion, loaded after its sha256 is checked.
-
-    Parameters
-    ----------
-    registry_rows
-        The model's registry rows (``promotion.REGISTRY_COLUMNS``).
-    batches
-        The rows to score (see :func:`score_batches`).
-    spec
-        The model spec.
-
-    Returns
-    -------
-    pyarrow.RecordBatchReader
-        The scored rows, role ``champion``.
-
-    Raises
-    ------
-    LookupError
-        If the model has no champion yet.
-    """
-    found = registry_rows[(registry_rows["model_name"] == spec.name)
-                          & (registry_rows["status"] == "champion")]
-    if len(found) != 1:
-        raise LookupError(
-            f"model '{spec.name}' has {len(found)} champions in the registry, expected one: "
-            "until a version meets the success criterion and beats the rule, nothing is scored "
-            "(see status and reason in ml_model_registry)"
-        )
-    champion = found.iloc[0].to_dict()
-    pipeline = registry.load_pipeline(
-        champion["artifact_uri"], champion["artifact_sha256"], champion["model_version"]
+def _scored_batch(scorer, rows, batch, spec, schema, scored_at) -> pa.RecordBatch:
+    """Score one batch with one scorer."""
+    score = predict(scorer.pipeline, feature_frame(rows, scorer.spec), spec)
+    size = batch.num_rows
+    label = (pa.nulls(size, pa.int32()) if scorer.threshold is None
+             else pa.array((score >= scorer.threshold).astype(np.int32), pa.int32()))
+    return pa.RecordBatch.from_arrays(
+        [
+            pa.array([spec.name] * size, pa.string()),
+            pa.array([scorer.model_version] * size, pa.string()),
+            pa.array([scorer.role] * size, pa.string()),
+            batch.column(spec.entity_key),
+            batch.column(spec.as_of),
+            pa.array(score, pa.float64()),
+            pa.array([scorer.threshold] * size, pa.float64()),
+            label,
+            pa.array([scored_at] * size, pa.timestamp("us")),
+        ],
+        schema=schema,
     )
-    return score_batches(pipeline, batches, features_of(spec, champion),
-                         champion["model_version"], role="champion",
-                         threshold=champion.get("threshold"))

@@ -41,7 +41,7 @@ ENCODINGS: tuple[str, ...] = ("onehot", "target")
 _TOP_FIELDS = {
     "name", "description", "problem", "task", "entity_key", "as_of", "target", "training_set",
     "split_column", "label", "split", "features", "candidates", "search", "selection_metric",
-    "threshold", "class_weight", "promotion", "drift", "leakage", "random_state",
+    "threshold", "class_weight", "promotion", "drift", "leakage", "quality", "random_state",
 }
 
 
@@ -123,6 +123,8 @@ class ModelSpec:
     drift_threshold: float = 0.2
     max_single_feature_auc: float = 0.95
     leakage_allow: tuple[str, ...] = ()
+    gates: tuple[str, ...] = ()
+    quarantine: bool = False
     random_state: int = 0
 
     @property
@@ -299,6 +301,7 @@ class _Parser:
         promotion = self.mapping(raw.get("promotion"), "promotion", {"margin"})
         drift = self.mapping(raw.get("drift"), "drift", {"moderate", "drift"})
         leakage = self.mapping(raw.get("leakage"), "leakage", {"max_single_feature_auc", "allow"})
+        quality = self.mapping(raw.get("quality"), "quality", {"gates", "quarantine"})
 
         default_metric = "roc_auc" if task == "binary_classification" else "rmse"
         selection = self.choice(
@@ -363,6 +366,8 @@ class _Parser:
             max_single_feature_auc=self.number(leakage.get("max_single_feature_auc", 0.95),
                                                "leakage.max_single_feature_auc", 0.5, 1.0),
             leakage_allow=tuple(allow),
+            gates=tuple(self.gates(quality, label, name, raw)),
+            quarantine=self.flag(quality.get("quarantine", False), "quality.quarantine"),
             random_state=random_state,
         )
 
@@ -423,6 +428,18 @@ class _Parser:
             max_artifact_mb=None if size is None else self.number(
                 size, "problem.constraints.max_artifact_mb", 0, 1e9),
         )
+
+    def flag(self, value: Any, field_name: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(field_name, f"true or false, got {value!r}")
+        return value
+
+    def gates(self, quality: dict[str, Any], label: Label | None, name: str, raw: Any) -> list[str]:
+        # The marts validated before training and scoring: by default the label's mart and the
+        # training set (each needs a suite in expectations/<mart>.json).
+        training_set = raw.get("training_set", f"ml_{name}__training_set")
+        default = ([label.mart] if label else []) + [training_set]
+        return self.columns(quality.get("gates", default), "quality.gates")
 
     def label(self, raw: Any) -> Label | None:
         if raw is None:

@@ -7,6 +7,7 @@ training, ``pin`` (a version to pin as champion, from the ``champion_pins`` var)
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -14,8 +15,20 @@ import pyarrow as pa
 
 from mlmodels import mirror, promotion, scoring, specs, training
 
+CADENCES = {"day": "D", "week": "7D", "month": "MS"}
 
-def train(training_set: Any, meta: dict[str, Any]) -> pd.DataFrame:
+
+def without(rows: Any, quarantined: Any | None, spec: specs.ModelSpec) -> Any:
+    """Return the rows minus those the gate quarantined (matched on entity and as_of)."""
+    if quarantined is None:
+        return rows
+    keys = [spec.entity_key, *([spec.as_of] if spec.as_of else [])]
+    condition = " and ".join(f"rows_in.{k} = quarantined.{k}" for k in keys)
+    return rows.set_alias("rows_in").join(
+        quarantined.set_alias("quarantined"), condition, how="anti")
+
+
+def train(training_set: Any, meta: dict[str, Any], quarantined: Any | None = None) -> pd.DataFrame:
     """Train (or find unchanged) a version of the spec's model; return its registry rows.
 
     Parameters
@@ -31,12 +44,17 @@ def train(training_set: Any, meta: dict[str, Any]) -> pd.DataFrame:
         Every registered version of the model, with its status.
     """
     spec = specs.load(meta["spec"])
-    rows = training.rows_with_rule(training_set, spec)
+    rows = training.rows_with_rule(without(training_set, quarantined, spec), spec)
     return promotion.train_and_register(rows, spec, meta["store"], meta.get("pin") or None)
 
 
-def score(training_set: Any, registered: Any, meta: dict[str, Any]) -> pa.RecordBatchReader:
-    """Score the training set's ``score`` rows with the champion, streamed in record batches.
+def score(
+    training_set: Any, registered: Any, meta: dict[str, Any], quarantined: Any | None = None
+) -> pa.RecordBatchReader:
+    """Score one as_of of the ``score`` split with the champion and the challengers (shadow).
+
+    The as_of is ``meta["as_of"]`` (the ``score_as_of`` var) or, by default, the latest as_of of
+    the score split. Rows are streamed in Arrow record batches, so memory stays bounded.
 
     Parameters
     ----------
@@ -45,12 +63,27 @@ def score(training_set: Any, registered: Any, meta: dict[str, Any]) -> pa.Record
     registered
         The model's registry rows (``ml_<name>__train``), where the champion is looked up.
     meta
-        ``spec`` and ``store``.
+        ``spec``, ``store`` and optionally ``as_of``.
+    quarantined
+        Rows the gate quarantined (not scored), or None.
+
+    Raises
+    ------
+    LookupError
+        If the as_of has no rows in the score split.
     """
     spec = specs.load(meta["spec"])
-    rows = training_set.filter(f"{spec.split_column} = 'score'")
-    return scoring.score_champion(
-        registered.df(), rows.to_arrow_reader(scoring.BATCH_ROWS), spec)
+    rows = without(training_set, quarantined, spec).filter(f"{spec.split_column} = 'score'")
+    dates = sorted(str(r[0])[:10] for r in rows.project(spec.as_of).distinct().fetchall())
+    as_of = meta.get("as_of") or (dates[-1] if dates else None)
+    if as_of not in dates:
+        raise LookupError(
+            f"model '{spec.name}': no rows to score at {spec.as_of} {as_of!r}; the score split "
+            f"holds {dates or 'no rows'}"
+        )
+    rows = rows.filter(f"{spec.as_of} = date '{as_of}'")
+    scorers = scoring.registered_scorers(registered.df(), spec)
+    return scoring.score_registered(scorers, rows.to_arrow_reader(scoring.BATCH_ROWS), spec)
 
 
 def evaluation(registry_table: Any, table: str) -> pd.DataFrame:
@@ -67,3 +100,123 @@ def status_history(registry_table: Any, meta: dict[str, Any]) -> pd.DataFrame:
 def reference_bins(registry_table: Any) -> pd.DataFrame:
     """Return the reference bins of every registered version."""
     return mirror.reference_bins(registry_table.df())
+
+
+def gate(relation: Any, meta: dict[str, Any]) -> pd.DataFrame:
+    """Validate a mart against its suite, one partition at a time, and write the HTML report.
+
+    Parameters
+    ----------
+    relation
+        The gated mart.
+    meta
+        ``suite`` (the suite's JSON file), ``report_dir`` (where the HTML page goes) and
+        ``quarantine`` (true: failed row-level expectations are quarantined, not errors).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per expectation per partition (``mlmodels.quality.RESULT_COLUMNS``, with
+        ``column`` as ``column_name`` and ``partition`` as ``as_of``). The ``dq_gate_passes``
+        test fails the build on unsuccessful rows of severity error.
+    """
+    from mlmodels import quality, report
+
+    suite = quality.load_suite(meta["suite"])
+    column, row_filter = suite.meta.get("partition_column"), suite.meta.get("row_filter")
+    if column:
+        expected = expected_partitions(relation, column, suite.meta.get("cadence"), row_filter)
+        results = quality.validate_chunked(relation, suite, column, expected, row_filter)
+    else:
+        rows = relation.filter(row_filter) if row_filter else relation
+        results = quality.validate(rows.df(), suite)
+    if meta.get("quarantine"):
+        row_level = results.expectation.isin(quality.ROW_LEVEL) & ~results.success.astype(bool)
+        results.loc[row_level, "severity"] = "quarantine"
+    report.write_report(results, Path(meta["report_dir"]) / f"{suite.name}.html",
+                        title=f"Data quality: {suite.name}")
+    # Warehouse-friendly names: "column" and "partition" are SQL keywords.
+    return results.rename(columns={"column": "column_name", "partition": "as_of"})
+
+
+def expected_partitions(
+    relation: Any, column: str, cadence: str | None, row_filter: str | None
+) -> list[Any] | None:
+    """Return every partition between the first and last present, at the suite's cadence.
+
+    A partition missing in between is then validated as empty, and its row-count expectation
+    fails: an empty as_of partition cannot pass silently.
+    """
+    if cadence is None:
+        return None
+    if cadence not in CADENCES:
+        raise ValueError(f"suite meta cadence must be one of {sorted(CADENCES)}, got {cadence!r}")
+    rows = relation.filter(row_filter) if row_filter else relation
+    low, high = rows.aggregate(f"min({column}), max({column})").fetchall()[0]
+    if low is None:
+        return []
+    return [d.date() for d in pd.date_range(low, high, freq=CADENCES[cadence])]
+
+
+def quarantined(relation: Any, meta: dict[str, Any]) -> pd.DataFrame:
+    """Return the rows of a mart that fail its suite's row-level expectations, with the reason."""
+    from mlmodels import quality
+
+    suite = quality.load_suite(meta["suite"])
+    row_filter = suite.meta.get("row_filter")
+    rows = (relation.filter(row_filter) if row_filter else relation).df()
+    _, bad = quality.quarantine(rows, suite)
+    keys = [c for c in meta.get("keys", []) if c in bad.columns]
+    return bad[[*keys, "quarantine_reason"]].reset_index(drop=True)
+
+
+def profile(relation: Any, meta: dict[str, Any]) -> pd.DataFrame:
+    """Return the profile of a gated mart (see ``mlmodels.profiling.profile``).
+
+    Statistics come from a seeded sample of at most ``sample_rows`` rows (default 500,000), so
+    memory stays bounded; row and duplicate counts are exact, computed in the warehouse.
+    """
+    from mlmodels import profiling
+
+    limit = int(meta.get("sample_rows", 500_000))
+    total = relation.aggregate("count(*)").fetchall()[0][0]
+    sample = relation if total <= limit else relation.query(
+        "rel", f"select * from rel using sample {limit} rows (reservoir, 42)")
+    result = profiling.profile(sample.df(), label=meta.get("label"), key=meta.get("keys"))
+    keys = meta.get("keys") or []
+    if keys and total > limit:
+        # Exact over all rows, like the profile's own count: rows whose key occurs more than once.
+        repeated = relation.aggregate(f"count(*) as n, {', '.join(keys)}").filter("n > 1")
+        duplicates = repeated.aggregate("coalesce(sum(n), 0)").fetchall()[0][0]
+        result.loc[result.column == "__rows__", "note"] = (
+            f"duplicate rows on {keys}: {duplicates} (exact; statistics from a sample of "
+            f"{limit:,} of {total:,} rows)")
+    return result.assign(mart=meta.get("mart"), sampled_rows=min(total, limit), total_rows=total)
+
+
+def export(relations: dict[str, Any], meta: dict[str, Any]) -> pd.DataFrame:
+    """Write each relation to ``<export_dir>/<name>.parquet``, replacing the file atomically.
+
+    A BI tool reading the Parquet file while dbt runs sees the previous complete file until the
+    new one is renamed over it (DuckDB allows no reader while dbt writes the database file).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per exported table: table_name, path (absolute), rows, exported_at.
+    """
+    import os
+    from datetime import UTC, datetime
+
+    folder = Path(meta["export_dir"]).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, relation in relations.items():
+        final = folder / f"{name}.parquet"
+        temporary = folder / f".{name}.parquet.tmp"
+        relation.write_parquet(str(temporary))
+        os.replace(temporary, final)
+        rows = relation.aggregate("count(*)").fetchall()[0][0]
+        written.append({"table_name": name, "path": str(final), "rows": rows,
+                        "exported_at": datetime.now(UTC).replace(tzinfo=None)})
+    return pd.DataFrame(written)

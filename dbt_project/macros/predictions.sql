@@ -27,7 +27,8 @@ select
     {%- endfor %}
     scores.scored_at
 from {{ scores }} as scores
-inner join {{ training_set }} as rows_in
+-- left join: a rebuilt training set that no longer holds an old as_of drops no prediction
+left join {{ training_set }} as rows_in
     on rows_in.{{ entity_key }} = scores.{{ entity_key }}
     and rows_in.{{ as_of }} = scores.{{ as_of }}
 {%- endmacro %}

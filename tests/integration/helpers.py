@@ -2,7 +2,7 @@
 
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -11,7 +11,7 @@ from dbt.cli.main import dbtRunner
 from mlmodels import demo
 
 REPO = Path(__file__).resolve().parents[2]
-SMALL = 1500  # customers: enough for every split, a few seconds per build
+SMALL = 5000  # customers: the demo's scale, which the suites in expectations/ were drafted at
 
 
 @dataclass
@@ -21,6 +21,7 @@ class Warehouse:
     project: Path
     db: Path
     artifacts: Path
+    log: list[str] = field(default_factory=list)
 
     def build(self, *args: str, expect_success: bool = True):
         env = {
@@ -28,11 +29,14 @@ class Warehouse:
             "MLMODELS_ARTIFACT_DIR": str(self.artifacts),
             "DBT_PROJECT_DIR": str(self.project),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "MLMODELS_SIGNING_KEY_FILE": str(self.artifacts.parent / "signing.key"),
+            "MLMODELS_EXPORT_DIR": str(self.artifacts.parent / "exports"),
         }
         saved = {key: os.environ.get(key) for key in env}
         os.environ.update(env)
         try:
-            result = dbtRunner().invoke([
+            self.log.clear()
+            result = dbtRunner(callbacks=[self._collect]).invoke([
                 "build", "--project-dir", str(self.project), "--profiles-dir", str(REPO),
                 "--log-path", str(self.project / "logs"), "--quiet", *args,
             ])
@@ -45,6 +49,12 @@ class Warehouse:
         if expect_success:
             assert result.success, f"dbt build failed: {failures(result)}"
         return result
+
+    def _collect(self, event) -> None:
+        """Keep the messages dbt logs (the data quality lines among them)."""
+        message = getattr(event.info, "msg", "")
+        if message:
+            self.log.append(str(message))
 
     def sql(self, query: str):
         # Not read_only: dbt, in this same process, may still hold the file open read-write, and
@@ -82,6 +92,7 @@ def new_warehouse(root: Path, customers: int = SMALL, seed: int = 7) -> Warehous
     shutil.copytree(
         REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs", "*.duckdb")
     )
+    shutil.copytree(REPO / "expectations", root / "expectations")
     warehouse = Warehouse(project=project, db=root / "warehouse.duckdb", artifacts=root / "artifacts")
     with duckdb.connect(str(warehouse.db)) as con:
         demo.generate(con, customers=customers, seed=seed)

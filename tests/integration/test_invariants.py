@@ -40,7 +40,7 @@ SPLIT_SABOTAGE = {
 
 
 def sabotaged(tmp_path, sabotage, catalogue):
-    warehouse = new_warehouse(tmp_path)
+    warehouse = new_warehouse(tmp_path, customers=1500)
     if sabotage:
         warehouse.edit(*catalogue[sabotage])
     return warehouse

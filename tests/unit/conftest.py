@@ -30,3 +30,10 @@ def rows() -> pd.DataFrame:
         [month <= 6, month == 8, month >= 10], ["train", "valid", "test"], default="embargo"
     )
     return frame
+
+
+@pytest.fixture(autouse=True)
+def signing_key_file(tmp_path, monkeypatch):
+    """Keep tests' signing keys out of the home folder."""
+    monkeypatch.delenv("MLMODELS_SIGNING_KEY", raising=False)
+    monkeypatch.setenv("MLMODELS_SIGNING_KEY_FILE", str(tmp_path / "signing.key"))

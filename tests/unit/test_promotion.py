@@ -1,5 +1,4 @@
 import pandas as pd
-import pyarrow as pa
 import pytest
 
 from mlmodels import registry, scoring, specs
@@ -62,10 +61,8 @@ def test_a_version_missing_the_success_criterion_is_rejected_and_never_scores(ro
     assert frame.status.tolist() == ["rejected"]
     assert "misses the success target 0.999" in frame.reason[0]
     assert not frame.met_criterion[0]
-    reader = pa.RecordBatchReader.from_batches(
-        pa.Table.from_pandas(rows).schema, pa.Table.from_pandas(rows).to_batches())
     with pytest.raises(LookupError, match="has 0 champions"):
-        scoring.score_champion(frame, reader, impossible)
+        scoring.registered_scorers(frame, impossible)
 
 
 def test_a_version_that_does_not_beat_the_rule_is_rejected(rows, tmp_path):
@@ -97,3 +94,12 @@ def test_pinning_an_unknown_version_names_the_registered_ones(rows, tmp_path):
     version = train_and_register(rows, spec_with(GOOD), tmp_path).model_version[0]
     with pytest.raises(ValueError, match=f"no version nope.*registered: {version}"):
         train_and_register(rows, spec_with(GOOD), tmp_path, pin="nope")
+
+
+def test_champion_scores_as_champion_and_challengers_as_shadow(rows, tmp_path):
+    good = train_and_register(rows, spec_with(GOOD), tmp_path).model_version[0]
+    frame = train_and_register(rows, spec_with(WEAK), tmp_path)
+    scorers = scoring.registered_scorers(frame, spec_with(GOOD))
+    assert [(s.model_version, s.role) for s in scorers] == [
+        (good, "champion"), (next(v for v in frame.model_version if v != good), "shadow")]
+    assert scorers[1].spec.features == ("x2",)  # each version scores with its own features

@@ -3,6 +3,8 @@ from mlmodels import workflow
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(materialized="incremental")
+    # Wait for the gates: when one fails, dbt skips this model.
+    gates = [dbt.ref("dq_feat_customer__as_of"), dbt.ref("dq_ml_spend__training_set")]  # noqa: F841
     meta = dbt.config.meta_get("mlmodels")
     return workflow.score(dbt.ref("ml_spend__training_set"), dbt.ref("ml_spend__train"), meta)

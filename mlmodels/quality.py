@@ -1,0 +1,662 @@
+"""Great Expectations gates for the warehouse's marts.
+
+Suites are GX 1.x suite JSON files (``expectations/<mart>.json``); :func:`load_suite` checks them
+against GX's own registry, :func:`validate` and :func:`validate_partitions` run them in an
+ephemeral GX context (nothing written to disk) and return one row per expectation, and
+:func:`quarantine` splits a frame into rows that pass the suite's row-level expectations and rows
+that do not.
+
+great_expectations costs about 2 s to import, so it is imported only inside the functions that
+need it; importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import difflib
+import json
+import logging
+import math
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    import duckdb
+
+SEVERITIES = ("error", "warn")
+RESULT_COLUMNS = [
+    "suite", "expectation", "column", "kwargs", "severity", "success", "observed_value",
+    "unexpected_count", "unexpected_percent", "unexpected_values", "partition", "rows", "run_at",
+]
+ROW_LEVEL = {
+    "expect_column_values_to_not_be_null",
+    "expect_column_values_to_be_between",
+    "expect_column_values_to_be_in_set",
+    "expect_column_values_to_not_be_in_set",
+    "expect_column_values_to_match_regex",
+}
+PARTIAL_UNEXPECTED = 5
+# Marks each GX expectation with its position in the suite: GX reports results in its own order
+# (expectations that raised come first) and expectations outside a stored suite have no id.
+_INDEX_KEY = "mlmodels_index"
+
+
+class SuiteError(ValueError):
+    """An expectation suite file that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A checked expectation suite: each expectation is a dict with type, kwargs and meta."""
+
+    name: str
+    path: str
+    expectations: tuple[dict, ...]
+    meta: dict
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Hold the great_expectations loggers at ERROR for the duration."""
+    # GX sets INFO explicitly on some of its module loggers, so the parent's level is not enough.
+    loggers = [logging.getLogger("great_expectations")] + [
+        logger
+        for name, logger in logging.Logger.manager.loggerDict.items()
+        if name.startswith("great_expectations.")
+        and isinstance(logger, logging.Logger)
+        and logger.level != logging.NOTSET
+    ]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _gx() -> Any:
+    """Import great_expectations with analytics off and its import-time logging silenced."""
+    # GX 1.24 ships no analytics client, but other GX 1.x releases read this variable; set it
+    # before the import and unconditionally so no run sends usage statistics.
+    os.environ["GX_ANALYTICS_ENABLED"] = "False"
+    with _quiet():
+        import great_expectations as gx
+    return gx
+
+
+def _expectation_class(type_: str) -> type | None:
+    """Return GX's registered implementation of an expectation type, or None."""
+    _gx()
+    from great_expectations.exceptions import ExpectationNotFoundError
+    from great_expectations.expectations.registry import get_expectation_impl
+
+    try:
+        return get_expectation_impl(type_)
+    except ExpectationNotFoundError:
+        return None
+
+
+def _known_types() -> list[str]:
+    """Return every expectation type registered with GX."""
+    _gx()
+    from great_expectations.expectations.registry import (
+        list_registered_expectation_implementations,
+    )
+
+    return sorted(list_registered_expectation_implementations())
+
+
+def _severity(expectation: dict) -> str:
+    """Return an expectation's severity, "error" unless its meta says otherwise."""
+    return expectation.get("meta", {}).get("severity", "error")
+
+
+def _build(expectation: dict, extra_meta: dict | None = None) -> Any:
+    """Construct the GX expectation object for one suite entry (raises if GX refuses it)."""
+    cls = _expectation_class(expectation["type"])
+    meta = {**expectation.get("meta", {}), **(extra_meta or {})}
+    # A suite saying catch_exceptions=false would turn a missing column into a crash.
+    kwargs = {**expectation.get("kwargs", {}), "catch_exceptions": True}
+    with _quiet():
+        return cls(**kwargs, meta=meta)
+
+
+def _check_expectation(where: str, index: int, entry: Any) -> dict:
+    """Return a normalised copy of one suite entry, raising SuiteError if it is unusable."""
+    if not isinstance(entry, dict):
+        raise SuiteError(f"{where}: expectation {index} is not a mapping")
+    type_ = entry.get("type")
+    if not isinstance(type_, str) or not type_:
+        raise SuiteError(f"{where}: expectation {index} has no type")
+    label = f"{where}: expectation {index} ({type_})"
+    kwargs, meta = entry.get("kwargs", {}), entry.get("meta") or {}
+    if not isinstance(kwargs, dict) or not isinstance(meta, dict):
+        raise SuiteError(f"{label}: kwargs and meta must be mappings")
+    if _expectation_class(type_) is None:
+        close = difflib.get_close_matches(type_, _known_types(), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise SuiteError(f"{label}: {type_!r} is not a Great Expectations expectation type{hint}")
+    severity = meta.get("severity", "error")
+    if severity not in SEVERITIES:
+        raise SuiteError(f"{label}: severity {severity!r} is not one of {', '.join(SEVERITIES)}")
+    normalised = {**entry, "kwargs": dict(kwargs), "meta": dict(meta)}
+    try:
+        _build(normalised)
+    except Exception as error:
+        detail = " ".join(str(error).split())
+        raise SuiteError(f"{label}: kwargs refused by Great Expectations: {detail}") from error
+    return normalised
+
+
+def load_suite(path: str | os.PathLike[str]) -> Suite:
+    """Read and check an expectation suite JSON file.
+
+    Parameters
+    ----------
+    path
+        A GX 1.x suite file: ``{"name": ..., "meta": {...}, "expectations": [{"type": ...,
+        "kwargs": {...}, "meta": {"severity": "warn"}}, ...]}``. Other keys GX writes (``id``,
+        ``notes``, ...) are accepted.
+
+    Returns
+    -------
+    Suite
+        The suite, each expectation a dict with at least ``type``, ``kwargs`` and ``meta``.
+
+    Raises
+    ------
+    SuiteError
+        Naming the file (and the expectation's index and type) when the file is not a JSON
+        mapping, has no name, has no expectations, names a type GX does not know (with the
+        closest known type as a suggestion), gives kwargs GX refuses, or a severity other than
+        "error" or "warn". GX itself silently drops unknown types, so this check is ours.
+    """
+    where = str(path)
+    if not Path(path).is_file():
+        raise SuiteError(
+            f"suite {path} not found: draft it from a built training set with "
+            "`mlmodels draft-suite <model> --db <duckdb file>`, then read and edit it"
+        )
+    try:
+        document = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as error:
+        raise SuiteError(f"{where}: not valid JSON: {error}") from error
+    if not isinstance(document, dict):
+        raise SuiteError(f"{where}: a suite must be a JSON mapping")
+    name = document.get("name")
+    if not isinstance(name, str) or not name:
+        raise SuiteError(f"{where}: the suite has no name")
+    meta = document.get("meta") or {}
+    if not isinstance(meta, dict):
+        raise SuiteError(f"{where}: meta must be a mapping")
+    entries = document.get("expectations")
+    if not entries:
+        # GX would pass an empty suite, which would make the gate meaningless.
+        raise SuiteError(f"{where}: empty suite (no expectations)")
+    if not isinstance(entries, list):
+        raise SuiteError(f"{where}: expectations must be a list")
+    expectations = tuple(
+        _check_expectation(where, index, entry) for index, entry in enumerate(entries)
+    )
+    return Suite(name=name, path=where, expectations=expectations, meta=dict(meta))
+
+
+def _plain(value: Any) -> Any:
+    """Turn numpy, pandas and date values into JSON-friendly Python values (NaN to None)."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is pd.NaT or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _json(value: Any) -> str:
+    """Return value as JSON text with sorted keys."""
+    return json.dumps(_plain(value), sort_keys=True, default=str)
+
+
+def _columns(kwargs: dict) -> list[str]:
+    """Return the columns an expectation is about; none for table-level expectations."""
+    if "column" in kwargs:
+        return [str(kwargs["column"])]
+    if "column_list" in kwargs:
+        return [str(column) for column in kwargs["column_list"]]
+    if "column_A" in kwargs and "column_B" in kwargs:
+        return [str(kwargs["column_A"]), str(kwargs["column_B"])]
+    return []
+
+
+def _exception_message(info: Any) -> str | None:
+    """Return the message(s) of exceptions GX caught for one expectation, or None."""
+    if not info:
+        return None
+    # GX gives either one flat record or one record per metric that failed to resolve.
+    records = [info] if "raised_exception" in info else list(info.values())
+    messages = [
+        record.get("exception_message") or "exception raised"
+        for record in records
+        if isinstance(record, dict) and record.get("raised_exception")
+    ]
+    return "; ".join(dict.fromkeys(messages)) or None
+
+
+def _utc_naive(run_at: dt.datetime | None) -> dt.datetime:
+    """Return run_at (default now) as a naive UTC datetime; naive inputs are taken as UTC."""
+    if run_at is None:
+        return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    if run_at.tzinfo is not None:
+        return run_at.astimezone(dt.UTC).replace(tzinfo=None)
+    return run_at
+
+
+def _results_frame(rows: list[dict]) -> pd.DataFrame:
+    """Return result rows as a frame with RESULT_COLUMNS and nullable numeric columns."""
+    frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    return frame.astype({
+        "success": bool, "unexpected_count": "Int64", "unexpected_percent": "Float64",
+        "rows": "int64", "run_at": "datetime64[us]",
+    })
+
+
+def _validator(suite: Suite) -> Callable[[pd.DataFrame, str | None, dt.datetime], list[dict]]:
+    """Return a function validating one frame against suite, sharing one ephemeral context."""
+    gx = _gx()
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    with _quiet():
+        # Ephemeral: stores live in memory, so validating writes no gx/ folder or other files.
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        batch_definition = (
+            context.data_sources.add_pandas("mlmodels")
+            .add_dataframe_asset("frame")
+            .add_batch_definition_whole_dataframe("whole")
+        )
+        gx_suite = gx.ExpectationSuite(
+            name=suite.name,
+            expectations=[
+                _build(expectation, {_INDEX_KEY: index})
+                for index, expectation in enumerate(suite.expectations)
+            ],
+        )
+    result_format = {"result_format": "SUMMARY", "partial_unexpected_count": PARTIAL_UNEXPECTED}
+
+    def run(frame: pd.DataFrame, partition: str | None, run_at: dt.datetime) -> list[dict]:
+        with _quiet():
+            batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+            outcome = batch.validate(gx_suite, result_format=result_format)
+        by_index = {item.expectation_config.meta[_INDEX_KEY]: item for item in outcome.results}
+        rows = []
+        for index, expectation in enumerate(suite.expectations):
+            item = by_index[index]
+            result = item.result or {}
+            error = _exception_message(item.exception_info)
+            missing = [c for c in _columns(expectation["kwargs"]) if c not in frame.columns]
+            if missing:
+                # Some GX expectations report a missing column only as "list index out of
+                # range"; name it ourselves (and never let it pass).
+                error = "; ".join(filter(None, [f"missing column(s): {', '.join(missing)}", error]))
+            observed = error if error is not None else result.get("observed_value")
+            unexpected = result.get("partial_unexpected_list") or []
+            count, percent = result.get("unexpected_count"), result.get("unexpected_percent")
+            rows.append({
+                "suite": suite.name,
+                "expectation": expectation["type"],
+                "column": ",".join(_columns(expectation["kwargs"])) or None,
+                "kwargs": _json(expectation["kwargs"]),
+                "severity": _severity(expectation),
+                "success": bool(item.success) and error is None,
+                "observed_value": None if observed is None else _json(observed),
+                "unexpected_count": None if count is None else int(count),
+                "unexpected_percent": None if percent is None else float(percent),
+                "unexpected_values": _json(unexpected[:PARTIAL_UNEXPECTED]) if unexpected else None,
+                "partition": partition,
+                "rows": len(frame),
+                "run_at": run_at,
+            })
+        return rows
+
+    return run
+
+
+def validate(
+    frame: pd.DataFrame,
+    suite: Suite,
+    partition: str | None = None,
+    run_at: dt.datetime | None = None,
+) -> pd.DataFrame:
+    """Validate one DataFrame against a suite in an ephemeral GX context.
+
+    Parameters
+    ----------
+    frame
+        The rows to check, as one batch.
+    suite
+        From :func:`load_suite`.
+    partition
+        Label copied into the ``partition`` column, e.g. ``"2024-03-01"``.
+    run_at
+        Time of the run, stored as naive UTC; default now.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``RESULT_COLUMNS``, one row per expectation in suite order. ``kwargs``,
+        ``observed_value`` and ``unexpected_values`` (up to 5 partial unexpected values) are JSON
+        text. An expectation GX could not evaluate (e.g. a missing column) has success False and
+        the exception message as ``observed_value``. Missing values are NA.
+    """
+    rows = _validator(suite)(frame, partition, _utc_naive(run_at))
+    return _results_frame(rows)
+
+
+def _quote(identifier: str) -> str:
+    """Quote an SQL identifier for DuckDB."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _label(value: Any) -> str | None:
+    """Return a partition value as ISO text; midnight timestamps are labelled as dates."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0) and value.tzinfo is None:
+        # DuckDB hands DATE + INTERVAL arithmetic back as TIMESTAMP; label both the same way so
+        # "expected" dates match.
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def validate_partitions(
+    relation: duckdb.DuckDBPyRelation,
+    suite: Suite,
+    partition_column: str,
+    expected: list | None = None,
+    row_filter: str | None = None,
+    run_at: dt.datetime | None = None,
+) -> pd.DataFrame:
+    """Validate a DuckDB relation one partition at a time.
+
+    Parameters
+    ----------
+    relation
+        E.g. ``con.table("feat_customer__as_of")``. Only one partition is in pandas at a time,
+        so memory is bounded by the largest partition.
+    suite
+        From :func:`load_suite`.
+    partition_column
+        Each distinct value (NULL included) is validated as its own batch.
+    expected
+        Partition values that must exist (dates, timestamps or ISO text). One that has no rows is
+        validated as an empty frame with the relation's columns, so a row-count expectation
+        fails for it.
+    row_filter
+        SQL condition applied before partitioning, e.g. ``"is_label_mature"``.
+    run_at
+        Time of the run, stored as naive UTC; default now.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`validate` rows for every partition, ordered by partition label, with
+        ``partition`` the partition value as ISO text.
+    """
+    if row_filter:
+        relation = relation.filter(row_filter)
+    import duckdb
+
+    column = duckdb.ColumnExpression(partition_column)
+    present = {_label(row[0]): row[0] for row in relation.unique(_quote(partition_column)).fetchall()}
+    wanted = {_label(value) for value in expected or []} - set(present)
+    run_at = _utc_naive(run_at)
+    run = _validator(suite)
+    rows: list[dict] = []
+    # Sorting by label puts a NULL partition (label None) last.
+    for label in sorted(set(present) | wanted, key=lambda text: (text is None, text or "")):
+        if label not in present:
+            part = relation.limit(0)
+        elif present[label] is None:
+            part = relation.filter(column.isnull())
+        else:
+            part = relation.filter(column == duckdb.ConstantExpression(present[label]))
+        rows.extend(run(part.df(), label, run_at))
+    return _results_frame(rows)
+
+
+# Expectations about a partition as a whole (its size, its distribution): checked per partition.
+# Every other expectation holds row by row or over the whole table, and is checked over chunks
+# of whole partitions, which costs one GX run per chunk instead of one per partition.
+PARTITION_LEVEL = {
+    "expect_table_row_count_to_be_between", "expect_table_row_count_to_equal",
+    "expect_column_mean_to_be_between", "expect_column_median_to_be_between",
+    "expect_column_quantile_values_to_be_between", "expect_column_stdev_to_be_between",
+    "expect_column_sum_to_be_between", "expect_column_min_to_be_between",
+    "expect_column_max_to_be_between", "expect_column_proportion_of_unique_values_to_be_between",
+}
+
+
+def validate_chunked(
+    relation: duckdb.DuckDBPyRelation,
+    suite: Suite,
+    partition_column: str,
+    expected: list | None = None,
+    row_filter: str | None = None,
+    chunk_rows: int = 1_000_000,
+    run_at: dt.datetime | None = None,
+) -> pd.DataFrame:
+    """Validate a relation in chunks of whole partitions, with bounded memory.
+
+    Row- and table-level expectations run once per chunk (up to ``chunk_rows`` rows of whole
+    partitions, so a uniqueness check over (entity, partition) stays exact) and their results
+    are combined: success if every chunk succeeds, unexpected counts summed. Partition-level
+    expectations (``PARTITION_LEVEL``) run once per partition, including the ``expected``
+    partitions that have no rows, so an empty partition fails its row-count expectation.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``RESULT_COLUMNS``: table-level rows have ``partition`` None; partition-level rows carry
+        the partition as ISO text.
+    """
+    if row_filter:
+        relation = relation.filter(row_filter)
+    import duckdb
+
+    run_at = _utc_naive(run_at)
+    table_part = [e for e in suite.expectations if e["type"] not in PARTITION_LEVEL]
+    partition_part = [e for e in suite.expectations if e["type"] in PARTITION_LEVEL]
+    check_table = _validator(replace(suite, expectations=tuple(table_part))) if table_part else None
+    check_partition = (_validator(replace(suite, expectations=tuple(partition_part)))
+                       if partition_part else None)
+    counts = relation.aggregate(f"{_quote(partition_column)}, count(*)").fetchall()
+    present = {_label(value): value for value, _ in counts}
+    wanted = {_label(value) for value in expected or []} - set(present)
+    chunks, current, size = [], [], 0
+    for value, rows in sorted(counts, key=lambda pair: (pair[0] is None, _label(pair[0]) or "")):
+        if current and size + rows > chunk_rows:
+            chunks.append(current)
+            current, size = [], 0
+        current.append(value)
+        size += rows
+    if current:
+        chunks.append(current)
+
+    column = duckdb.ColumnExpression(partition_column)
+    table_rows: list[list[dict]] = []
+    partition_rows: list[dict] = []
+    for chunk in chunks:
+        values = [v for v in chunk if v is not None]
+        condition = column.isin(*[duckdb.ConstantExpression(v) for v in values]) if values \
+            else None
+        if None in chunk:
+            condition = column.isnull() if condition is None else condition | column.isnull()
+        frame = relation.filter(condition).df()
+        if check_table:
+            table_rows.append(check_table(frame, None, run_at))
+        if check_partition:
+            labels = frame[partition_column].map(_label)
+            for value in chunk:
+                label = _label(value)
+                part = frame[labels.isna()] if label is None else frame[labels == label]
+                partition_rows += check_partition(part, label, run_at)
+    if check_partition:
+        empty = relation.limit(0).df()
+        for label in sorted(wanted, key=lambda text: text or ""):
+            partition_rows += check_partition(empty, label, run_at)
+    if check_table and not chunks:
+        table_rows.append(check_table(relation.limit(0).df(), None, run_at))
+    combined = [_combine(rows) for rows in zip(*table_rows, strict=True)] if table_rows else []
+    return _results_frame(combined + partition_rows)
+
+
+def _combine(rows: tuple[dict, ...]) -> dict:
+    """Merge one expectation's results over chunks into one result."""
+    if len(rows) == 1:
+        return rows[0]
+    failing = [r for r in rows if not r["success"]]
+    first = failing[0] if failing else rows[0]
+    counts = [r["unexpected_count"] for r in rows if r["unexpected_count"] is not None]
+    total = sum(r["rows"] for r in rows)
+    values: list[Any] = []
+    for r in failing:
+        if r["unexpected_values"]:
+            values += json.loads(r["unexpected_values"])
+    return {
+        **first,
+        "success": not failing,
+        "unexpected_count": sum(counts) if counts else None,
+        "unexpected_percent": (100 * sum(counts) / total) if counts and total else None,
+        "unexpected_values": _json(values[:PARTIAL_UNEXPECTED]) if values else None,
+        "rows": total,
+    }
+
+
+def failed(results: pd.DataFrame, severity: str | None = "error") -> pd.DataFrame:
+    """Return the unsuccessful result rows of one severity.
+
+    Parameters
+    ----------
+    results
+        From :func:`validate` or :func:`validate_partitions`.
+    severity
+        "error" or "warn"; None for both.
+    """
+    mask = ~results["success"].astype(bool)
+    if severity is not None:
+        mask &= results["severity"] == severity
+    return results[mask]
+
+
+def summary(results: pd.DataFrame) -> str:
+    """Describe each failed expectation in one human line; empty text if none failed.
+
+    A line reads ``suite feat_customer__as_of: expect_column_values_to_not_be_null on
+    customer_id failed in partition 2024-03-01 (12 unexpected, 0.4%)``; warn-level failures
+    end with ``[warn]``.
+    """
+    lines = []
+    for row in failed(results, severity=None).itertuples(index=False):
+        text = f"suite {row.suite}: {row.expectation}"
+        if not pd.isna(row.column):
+            text += f" on {row.column}"
+        text += " failed"
+        if not pd.isna(row.partition):
+            text += f" in partition {row.partition}"
+        if not pd.isna(row.unexpected_count):
+            percent = "" if pd.isna(row.unexpected_percent) else f", {row.unexpected_percent:.3g}%"
+            text += f" ({row.unexpected_count} unexpected{percent})"
+        elif not pd.isna(row.observed_value):
+            text += f" (observed {row.observed_value})"
+        if row.severity != "error":
+            text += f" [{row.severity}]"
+        lines.append(text)
+    return "\n".join(lines)
+
+
+def _bound(series: pd.Series, value: Any) -> Any:
+    """Return a between-bound comparable with series (timestamps for datetime columns)."""
+    if value is not None and pd.api.types.is_datetime64_any_dtype(series):
+        return pd.Timestamp(value)
+    return value
+
+
+def _unexpected(frame: pd.DataFrame, expectation: dict) -> pd.Series:
+    """Return the mask of rows failing one row-level expectation, with GX's null handling."""
+    type_, kwargs = expectation["type"], expectation["kwargs"]
+    if kwargs.get("row_condition"):
+        raise ValueError(f"quarantine does not support row_condition ({type_})")
+    if kwargs["column"] not in frame.columns:
+        raise ValueError(f"quarantine: column {kwargs['column']!r} is missing ({type_})")
+    values = frame[kwargs["column"]]
+    if type_ == "expect_column_values_to_not_be_null":
+        return values.isna()
+    # Every other row-level expectation ignores nulls, as GX does.
+    present = values.notna()
+    if type_ == "expect_column_values_to_be_in_set":
+        return present & ~values.isin(kwargs["value_set"])
+    if type_ == "expect_column_values_to_not_be_in_set":
+        return present & values.isin(kwargs["value_set"])
+    if type_ == "expect_column_values_to_match_regex":
+        # GX's pandas engine: str(value) searched with the regex, not fully matched.
+        return present & ~values.astype(str).str.contains(kwargs["regex"], regex=True)
+    low, high = _bound(values, kwargs.get("min_value")), _bound(values, kwargs.get("max_value"))
+    inside = pd.Series(True, index=frame.index)
+    if low is not None:
+        inside &= values > low if kwargs.get("strict_min") else values >= low
+    if high is not None:
+        inside &= values < high if kwargs.get("strict_max") else values <= high
+    return present & ~inside.fillna(False).astype(bool)
+
+
+def quarantine(frame: pd.DataFrame, suite: Suite) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split a frame by the suite's row-level expectations.
+
+    Evaluated with pandas, with GX's semantics: nulls are ignored by every row-level expectation
+    but not-null, bounds are inclusive unless ``strict_min``/``strict_max``, regexes are
+    searched in the text of the value. ``mostly`` is ignored: any failing row is quarantined.
+    Expectations of both severities apply.
+
+    Parameters
+    ----------
+    frame
+        The rows to split.
+    suite
+        From :func:`load_suite`; only expectations whose type is in ``ROW_LEVEL`` are used.
+
+    Returns
+    -------
+    clean, quarantined : pandas.DataFrame
+        Rows failing no row-level expectation, and the other rows with an extra column
+        ``quarantine_reason``: every failed expectation as ``type(column)``, joined by "; ".
+        Both keep the frame's index.
+
+    Raises
+    ------
+    ValueError
+        If a row-level expectation names a missing column or uses ``row_condition``.
+    """
+    checks = [e for e in suite.expectations if e["type"] in ROW_LEVEL]
+    labels = np.array([f"{e['type']}({e['kwargs']['column']})" for e in checks], dtype=object)
+    masks = np.zeros((len(frame), len(checks)), dtype=bool)
+    for position, expectation in enumerate(checks):
+        masks[:, position] = _unexpected(frame, expectation).to_numpy(dtype=bool)
+    bad = masks.any(axis=1)
+    reasons = ["; ".join(labels[row]) for row in masks[bad]]
+    quarantined = frame[bad].assign(quarantine_reason=reasons)
+    return frame[~bad], quarantined

@@ -1,0 +1,118 @@
+"""Great Expectations gates: each corruption fails the build at the gate, naming the suite,
+expectation and column; training and scoring are skipped; registry, champion and predictions
+stay as they were. The clean data passes (the session's `built` warehouse)."""
+
+import shutil
+
+import pytest
+
+from tests.integration.helpers import failures, new_warehouse
+
+pytestmark = pytest.mark.slow
+
+MART = "feat_customer__as_of"
+TRAINING_SET = "ml_churn__training_set"
+
+# name: (raw SQL or model edit, suite, expectation, column)
+CORRUPTIONS = {
+    "nulls in a feature": (
+        "update raw.customers set region = null where customer_id % 25 = 0",
+        MART, "expect_column_values_to_not_be_null", "region"),
+    "out-of-range value": (
+        "update raw.events set amount = -amount where event_type = 'order' and event_id % 50 = 0",
+        MART, "expect_column_values_to_be_between", "revenue_7d"),
+    "unseen category": (
+        "update raw.customers set acquisition_channel = 'tiktok' where customer_id % 20 = 0",
+        MART, "expect_column_values_to_be_in_set", "acquisition_channel"),
+    "missing column": (
+        ("models/features/feat_customer__as_of.sql", "    spine.region,\n", ""),
+        MART, "expect_column_values_to_not_be_null", "region"),
+    "changed type": (
+        ("models/features/feat_customer__as_of.sql",
+         "cast(plan_changes.plan_changes as integer) as plan_changes",
+         "cast(plan_changes.plan_changes as varchar) as plan_changes"),
+        MART, "expect_column_values_to_be_in_type_list", "plan_changes"),
+    "empty as_of partition": (
+        ("models/features/feat_customer__as_of.sql",
+         "plan_changes.as_of_date = spine.as_of_date\n",
+         "plan_changes.as_of_date = spine.as_of_date\nwhere spine.as_of_date <> date '2024-03-01'\n"),
+        MART, "expect_table_row_count_to_be_between", None),
+    "duplicate keys": (
+        ("models/features/feat_customer__as_of.sql",
+         "from {{ ref('stg_demo__customers') }} as customers",
+         ("from (select * from {{ ref('stg_demo__customers') }} union all select * from"
+         " {{ ref('stg_demo__customers') }} where customer_id % 50 = 0) as customers")),
+        MART, "expect_compound_columns_to_be_unique", "customer_id,as_of_date"),
+    "label rate far off": (
+        ("insert into raw.events select 700000000 + customer_id, customer_id, 'cancellation',"
+        " timestamp '2024-02-10 10:00:00', null from raw.customers c"
+        " where signup_at < timestamp '2024-01-01' and customer_id % 3 <> 0 and not exists ("
+        " select 1 from raw.events e where e.customer_id = c.customer_id"
+        " and e.event_type = 'cancellation' and e.occurred_at < timestamp '2024-02-11')"),
+        TRAINING_SET, "expect_column_mean_to_be_between", "churned_90d"),
+}
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    """A demo warehouse built clean once; each test restores its DuckDB file and corrupts it."""
+    warehouse = new_warehouse(tmp_path_factory.mktemp("gates"))
+    warehouse.build()
+    backup = warehouse.db.with_suffix(".clean")
+    shutil.copy(warehouse.db, backup)
+    return warehouse, backup
+
+
+@pytest.mark.parametrize("corruption", list(CORRUPTIONS))
+def test_corrupted_data_stops_at_the_gate(clean, corruption, tmp_path):
+    warehouse, backup = clean
+    shutil.copy(backup, warehouse.db)
+    project_backup = tmp_path / "project"
+    shutil.copytree(warehouse.project, project_backup)
+    change, suite, expectation, column = CORRUPTIONS[corruption]
+    # The mart's gate stops both models; a training set's gate stops its own model only.
+    stopped = ["churn", "spend"] if suite == MART else ["churn"]
+    registries = [warehouse.artifacts / name / "registry.json" for name in stopped]
+    registry_before = [p.read_bytes() for p in registries]
+    predictions_before = warehouse.sql(
+        "select * from ml_churn__predictions order by all").drop(columns="scored_at")
+    try:
+        if isinstance(change, tuple):
+            warehouse.edit(*change)
+        else:
+            warehouse.raw(change)
+        result = warehouse.build(expect_success=False)
+    finally:
+        shutil.rmtree(warehouse.project)
+        shutil.copytree(project_backup, warehouse.project)
+
+    assert not result.success
+    statuses = {r.node.name: str(r.status) for r in result.result.results}
+    failing = {name for name, status in statuses.items() if status in {"error", "fail"}}
+    assert any(name.startswith("dq_gate_passes_dq_") for name in failing), failures(result)
+    # The evidence: the failed expectation, in the gate's table, naming suite and column.
+    gate = warehouse.sql(f"select * from dq_{suite} where not success and severity = 'error'")
+    hits = gate[gate.expectation == expectation]
+    assert len(hits), f"{expectation} did not fail; failed: {sorted(set(gate.expectation))}"
+    if column is not None:
+        assert column in set(hits.column_name)
+    assert (hits.suite == suite).all()
+    log = "\n".join(warehouse.log)
+    assert f"suite {suite}: {expectation} on column {column or '(table)'}" in log
+    # Nothing downstream of the gate ran; what it would have changed is as it was.
+    for name in stopped:
+        for model in (f"ml_{name}__train", f"ml_{name}__scores", f"ml_{name}__predictions"):
+            assert statuses.get(model) == "skipped", (model, statuses.get(model))
+    assert [p.read_bytes() for p in registries] == registry_before
+    predictions_after = warehouse.sql(
+        "select * from ml_churn__predictions order by all").drop(columns="scored_at")
+    assert predictions_after.equals(predictions_before)
+
+
+def test_clean_data_passes_every_gate(built):
+    results = built.sql("select * from dq_results")
+    assert set(results.suite) >= {MART, TRAINING_SET, "ml_spend__training_set"}
+    assert results[results.severity == "error"].success.all()
+    assert (built.project / "target" / "data_quality" / f"{MART}.html").is_file()
+    profile = built.sql(f"select * from dq_{MART}__profile")
+    assert {"tenure_days", "plan", "__rows__"} <= set(profile.column)

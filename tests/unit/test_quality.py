@@ -1,0 +1,297 @@
+import json
+import logging
+import subprocess
+import sys
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlmodels import quality
+
+EXPECTATIONS = [
+    {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "customer_id"}},
+    {"type": "expect_column_values_to_be_between",
+     "kwargs": {"column": "tenure_days", "min_value": 0, "max_value": 10_000}},
+    {"type": "expect_column_values_to_be_in_set",
+     "kwargs": {"column": "segment", "value_set": ["retail", "sme", "corporate"]}},
+    {"type": "expect_column_values_to_not_be_in_set",
+     "kwargs": {"column": "segment", "value_set": ["test"]}},
+    {"type": "expect_column_values_to_match_regex",
+     "kwargs": {"column": "region", "regex": "^[A-Z]{2}[0-9]$"}},
+    {"type": "expect_column_values_to_be_of_type", "kwargs": {"column": "score", "type_": "float64"}},
+    {"type": "expect_column_values_to_be_in_type_list",
+     "kwargs": {"column": "tenure_days", "type_list": ["int32", "int64"]}},
+    {"type": "expect_compound_columns_to_be_unique",
+     "kwargs": {"column_list": ["customer_id", "as_of_date"]}},
+    {"type": "expect_column_mean_to_be_between",
+     "kwargs": {"column": "label", "min_value": 0.1, "max_value": 0.5}},
+    {"type": "expect_column_values_to_be_between",
+     "kwargs": {"column": "as_of_date", "min_value": "2020-01-01 00:00:00"}},
+    {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 10}},
+    {"type": "expect_column_values_to_be_between",
+     "kwargs": {"column": "score", "min_value": 0, "max_value": 1}, "meta": {"severity": "warn"}},
+]
+DATES = pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"])
+
+
+def write_suite(directory, expectations=EXPECTATIONS, **extra):
+    path = directory / "mart.json"
+    document = {"name": "mart", "meta": {"partition_column": "as_of_date"},
+                "expectations": expectations, **extra}
+    path.write_text(json.dumps(document))
+    return path
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory) -> quality.Suite:
+    return quality.load_suite(write_suite(tmp_path_factory.mktemp("suite"), id="abc", notes=None))
+
+
+def mart(dates=DATES[:1], per_date: int = 40) -> pd.DataFrame:
+    """A clean mart: per_date customers at each as_of date, a 25% label rate."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        [(f"c{i:04d}", date) for date in dates for i in range(per_date)],
+        columns=["customer_id", "as_of_date"],
+    )
+    n = len(frame)
+    frame["tenure_days"] = rng.integers(0, 3000, n)
+    frame["segment"] = rng.choice(["retail", "sme", "corporate"], n)
+    frame["region"] = rng.choice(["NL1", "BE2", "DE3"], n)
+    frame["score"] = rng.random(n)
+    frame["label"] = (np.arange(n) % 4 == 0).astype(int)
+    return frame
+
+
+def failures(results: pd.DataFrame) -> set[tuple[str, str | None]]:
+    bad = results[~results.success]
+    return {(row.expectation, None if pd.isna(row.column) else row.column)
+            for row in bad.itertuples()}
+
+
+def test_clean_frame_passes_every_expectation(suite, capsys, caplog):
+    caplog.set_level(logging.DEBUG)
+    results = quality.validate(mart(), suite, partition="2024-01-01")
+    assert list(results.columns) == quality.RESULT_COLUMNS
+    assert results.success.all(), results[~results.success]
+    assert results.expectation.tolist() == [e["type"] for e in EXPECTATIONS]
+    assert results.column.tolist()[:2] == ["customer_id", "tenure_days"]
+    assert results.column[7] == "customer_id,as_of_date"
+    assert pd.isna(results.column[10])
+    assert (results.partition == "2024-01-01").all() and (results.rows == 40).all()
+    assert results.severity.tolist() == ["error"] * 11 + ["warn"]
+    assert json.loads(results.kwargs[1]) == {"column": "tenure_days", "max_value": 10000,
+                                             "min_value": 0}
+    assert json.loads(results.observed_value[8]) == 0.25
+    assert results.run_at[0].tzinfo is None
+    assert quality.summary(results) == ""
+    # Quiet: no progress bars on stderr, no GX records in the caller's log.
+    assert capsys.readouterr().err == ""
+    assert not [r for r in caplog.records if r.name.startswith("great_expectations")]
+
+
+def _null_key(frame):
+    frame.loc[3, "customer_id"] = None
+
+
+def _out_of_range(frame):
+    frame.loc[3, "tenure_days"] = -5
+
+
+def _unseen_category(frame):
+    frame.loc[3, "segment"] = "private_banking"
+
+
+def _banned_category(frame):
+    frame.loc[3, "segment"] = "test"
+
+
+def _bad_region(frame):
+    frame.loc[3, "region"] = "nl1"
+
+
+def _float_tenure(frame):
+    frame["tenure_days"] = frame["tenure_days"].astype(float)
+
+
+def _float32_score(frame):
+    frame["score"] = frame["score"].astype("float32")
+
+
+def _duplicate_entity_date(frame):
+    frame.loc[3, "customer_id"] = frame.loc[4, "customer_id"]
+
+
+def _label_rate(frame):
+    frame["label"] = 1
+
+
+def _old_date(frame):
+    frame.loc[3, "as_of_date"] = pd.Timestamp("2019-12-31")
+
+
+NOT_IN_SET = ("expect_column_values_to_not_be_in_set", "segment")
+IN_SET = ("expect_column_values_to_be_in_set", "segment")
+
+
+@pytest.mark.parametrize(("corrupt", "expected"), [
+    (_null_key, {("expect_column_values_to_not_be_null", "customer_id")}),
+    (_out_of_range, {("expect_column_values_to_be_between", "tenure_days")}),
+    (_unseen_category, {IN_SET}),
+    (_banned_category, {NOT_IN_SET, IN_SET}),
+    (_bad_region, {("expect_column_values_to_match_regex", "region")}),
+    (_float_tenure, {("expect_column_values_to_be_in_type_list", "tenure_days")}),
+    (_float32_score, {("expect_column_values_to_be_of_type", "score")}),
+    (_duplicate_entity_date, {("expect_compound_columns_to_be_unique", "customer_id,as_of_date")}),
+    (_label_rate, {("expect_column_mean_to_be_between", "label")}),
+    (_old_date, {("expect_column_values_to_be_between", "as_of_date")}),
+])
+def test_each_corruption_fails_the_right_expectation(suite, corrupt, expected):
+    frame = mart()
+    corrupt(frame)
+    results = quality.validate(frame, suite)
+    assert failures(results) == expected
+
+
+def test_failure_details_and_summary(suite):
+    frame = mart()
+    frame.loc[3, "customer_id"] = None
+    results = quality.validate(frame, suite, partition="2024-01-01")
+    row = quality.failed(results).iloc[0]
+    assert (row.unexpected_count, row.unexpected_percent) == (1, 2.5)
+    assert json.loads(row.unexpected_values) == [None]
+    assert quality.summary(results) == (
+        "suite mart: expect_column_values_to_not_be_null on customer_id failed in partition "
+        "2024-01-01 (1 unexpected, 2.5%)"
+    )
+
+
+def test_missing_column_is_a_failed_row_naming_it(suite):
+    results = quality.validate(mart().drop(columns=["score"]), suite)
+    assert failures(results) == {
+        ("expect_column_values_to_be_of_type", "score"),
+        ("expect_column_values_to_be_between", "score"),
+    }
+    for observed in results[~results.success].observed_value:
+        assert "score" in json.loads(observed)
+
+
+def test_warn_severity_is_reported_as_warn(suite):
+    frame = mart()
+    frame.loc[3, "score"] = 1.5
+    results = quality.validate(frame, suite)
+    assert quality.failed(results).empty
+    warned = quality.failed(results, "warn")
+    assert warned[["expectation", "column", "severity"]].values.tolist() == [
+        ["expect_column_values_to_be_between", "score", "warn"]
+    ]
+    assert quality.summary(results).endswith("(1 unexpected, 2.5%) [warn]")
+
+
+def test_empty_frame_fails_row_count(suite):
+    results = quality.validate(mart().iloc[:0], suite)
+    assert ("expect_table_row_count_to_be_between", None) in failures(results)
+    assert (results.rows == 0).all()
+
+
+@pytest.mark.parametrize(("expectations", "message"), [
+    ([{"type": "expect_column_values_to_not_be_nul", "kwargs": {"column": "x"}}],
+     (r"expectation 0 \(expect_column_values_to_not_be_nul\).*did you mean "
+      r"'expect_column_values_to_not_be_null'")),
+    ([], "empty suite"),
+    ([{"type": "expect_column_values_to_be_between", "kwargs": {"column": "x"}}],
+     "expectation 0 .*kwargs refused.*min_value and max_value cannot both be None"),
+    ([{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "x", "colour": 1}}],
+     "colour"),
+    ([EXPECTATIONS[0], {**EXPECTATIONS[0], "meta": {"severity": "fatal"}}],
+     "expectation 1 .*severity 'fatal'"),
+])
+def test_load_suite_rejects_bad_suites(tmp_path, expectations, message):
+    path = write_suite(tmp_path, expectations)
+    with pytest.raises(quality.SuiteError, match=message) as error:
+        quality.load_suite(path)
+    assert str(path) in str(error.value)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("{not json", "not valid JSON"),
+    ("[1, 2]", "JSON mapping"),
+    ('{"expectations": [{"type": "expect_table_row_count_to_be_between"}]}', "no name"),
+])
+def test_load_suite_rejects_bad_files(tmp_path, text, message):
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    with pytest.raises(quality.SuiteError, match=message):
+        quality.load_suite(path)
+
+
+def test_load_suite_keeps_meta(suite):
+    assert suite.name == "mart" and suite.meta == {"partition_column": "as_of_date"}
+    assert suite.expectations[11]["meta"] == {"severity": "warn"}
+    assert suite.expectations[0]["meta"] == {}
+
+
+def test_validate_partitions_validates_each_and_empty_expected_partitions(suite):
+    con = duckdb.connect()
+    frame = mart(DATES, per_date=20)
+    frame["is_label_mature"] = frame.as_of_date < DATES[2]
+    frame.loc[25, "customer_id"] = None  # in the 2024-02-01 partition
+    con.register("frame", frame)
+    con.execute("create table feat as select * replace (as_of_date::date as as_of_date) "
+                "from frame")
+    results = quality.validate_partitions(
+        con.table("feat"), suite, "as_of_date",
+        expected=["2024-01-01", pd.Timestamp("2024-03-01")], row_filter="is_label_mature",
+    )
+    n = len(EXPECTATIONS)
+    assert len(results) == 3 * n
+    assert results.partition.tolist() == ["2024-01-01"] * n + ["2024-02-01"] * n + ["2024-03-01"] * n
+    by_partition = results.groupby("partition")
+    assert by_partition.rows.first().tolist() == [20, 20, 0]
+    assert failures(results[results.partition == "2024-01-01"]) == set()
+    assert failures(results[results.partition == "2024-02-01"]) == {
+        ("expect_column_values_to_not_be_null", "customer_id")
+    }
+    assert ("expect_table_row_count_to_be_between", None) in failures(
+        results[results.partition == "2024-03-01"]
+    )
+
+
+def test_quarantine_splits_rows_and_agrees_with_gx(suite):
+    frame = mart(per_date=200)
+    frame.index = frame.index + 1000  # the split keeps the caller's index
+    frame.loc[1003, "customer_id"] = None
+    frame.loc[[1004, 1005], "tenure_days"] = [-1, 10_001]
+    frame.loc[1006, "tenure_days"] = 10_000  # bounds are inclusive
+    frame.loc[[1007, 1008], "segment"] = ["private", "test"]  # "test" fails both set checks
+    frame.loc[1009, "segment"] = None  # nulls are ignored by in_set
+    frame.loc[[1010, 1011], "region"] = ["nl1", None]
+    frame.loc[1012, ["customer_id", "region"]] = [None, "X"]
+    clean, quarantined = quality.quarantine(frame, suite)
+    assert len(clean) + len(quarantined) == len(frame)
+    assert sorted(quarantined.index) == [1003, 1004, 1005, 1007, 1008, 1010, 1012]
+    assert list(clean.columns) == list(frame.columns)
+    reasons = quarantined.quarantine_reason
+    assert reasons[1008] == ("expect_column_values_to_be_in_set(segment); "
+                             "expect_column_values_to_not_be_in_set(segment)")
+    assert reasons[1012] == ("expect_column_values_to_not_be_null(customer_id); "
+                             "expect_column_values_to_match_regex(region)")
+
+    results = quality.validate(frame, suite)
+    for row in results[results.expectation.isin(quality.ROW_LEVEL)].itertuples():
+        label = f"{row.expectation}({row.column})"
+        quarantined_count = reasons.str.split("; ").apply(lambda parts, x=label: x in parts).sum()
+        assert quarantined_count == row.unexpected_count, label
+
+
+def test_import_does_not_load_great_expectations():
+    code = "import sys, mlmodels.quality; assert 'great_expectations' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_validating_writes_no_files(suite, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    quality.validate(mart(), suite)
+    assert list(tmp_path.iterdir()) == []
