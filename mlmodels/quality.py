@@ -637,7 +637,8 @@ def quarantine(frame: pd.DataFrame, suite: Suite) -> tuple[pd.DataFrame, pd.Data
     frame
         The rows to split.
     suite
-        From :func:`load_suite`; only expectations whose type is in ``ROW_LEVEL`` are used.
+        From :func:`load_suite`; only error-severity expectations whose type is in
+        ``ROW_LEVEL`` are used.
 
     Returns
     -------
@@ -651,7 +652,9 @@ def quarantine(frame: pd.DataFrame, suite: Suite) -> tuple[pd.DataFrame, pd.Data
     ValueError
         If a row-level expectation names a missing column or uses ``row_condition``.
     """
-    checks = [e for e in suite.expectations if e["type"] in ROW_LEVEL]
+    # Error severity only: a warning never takes a row out of training or scoring.
+    checks = [e for e in suite.expectations
+              if e["type"] in ROW_LEVEL and _severity(e) == "error"]
     labels = np.array([f"{e['type']}({e['kwargs']['column']})" for e in checks], dtype=object)
     masks = np.zeros((len(frame), len(checks)), dtype=bool)
     for position, expectation in enumerate(checks):

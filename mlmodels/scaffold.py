@@ -32,7 +32,8 @@ def render(spec: specs.ModelSpec) -> dict[str, str]:
     waits = [f'dbt.ref("dq_{gate}")' for gate in spec.gates]
     quarantined = ""
     if spec.quarantine:
-        quarantined = f', dbt.ref("dq_{spec.training_set}__quarantine")'
+        tables = ", ".join(f'dbt.ref("dq_{gate}__quarantine")' for gate in spec.gates)
+        quarantined = f", quarantined=[{tables}]"
     files = {
         f"{folder}/ml_{name}__train.py": _python(
             header, waits,
@@ -70,8 +71,9 @@ def render(spec: specs.ModelSpec) -> dict[str, str]:
     if spec.label is not None:
         files[f"{folder}/{spec.training_set}.sql"] = _training_set(spec, header)
     for gate in spec.gates:
-        quarantine = spec.quarantine and gate == spec.training_set
-        files.update(gate_files(gate, spec, quarantine))
+        # A gate shared by several specs must be asked for the same quarantine setting by all of
+        # them: `mlmodels new --check` reports the gate's file as out of date otherwise.
+        files.update(gate_files(gate, spec, spec.quarantine))
     return files
 
 

@@ -18,17 +18,19 @@ from mlmodels import mirror, promotion, scoring, specs, training
 CADENCES = {"day": "D", "week": "7D", "month": "MS"}
 
 
-def without(rows: Any, quarantined: Any | None, spec: specs.ModelSpec) -> Any:
-    """Return the rows minus those the gate quarantined (matched on entity and as_of)."""
-    if quarantined is None:
-        return rows
+def without(rows: Any, quarantined: list[Any] | None, spec: specs.ModelSpec) -> Any:
+    """Return the rows minus those the gates quarantined (matched on entity and as_of)."""
     keys = [spec.entity_key, *([spec.as_of] if spec.as_of else [])]
     condition = " and ".join(f"rows_in.{k} = quarantined.{k}" for k in keys)
-    return rows.set_alias("rows_in").join(
-        quarantined.set_alias("quarantined"), condition, how="anti")
+    for table in quarantined or []:
+        rows = rows.set_alias("rows_in").join(table.set_alias("quarantined"), condition,
+                                              how="anti")
+    return rows
 
 
-def train(training_set: Any, meta: dict[str, Any], quarantined: Any | None = None) -> pd.DataFrame:
+def train(
+    training_set: Any, meta: dict[str, Any], quarantined: list[Any] | None = None
+) -> pd.DataFrame:
     """Train (or find unchanged) a version of the spec's model; return its registry rows.
 
     Parameters
@@ -49,7 +51,8 @@ def train(training_set: Any, meta: dict[str, Any], quarantined: Any | None = Non
 
 
 def score(
-    training_set: Any, registered: Any, meta: dict[str, Any], quarantined: Any | None = None
+    training_set: Any, registered: Any, meta: dict[str, Any],
+    quarantined: list[Any] | None = None,
 ) -> pa.RecordBatchReader:
     """Score one as_of of the ``score`` split with the champion and the challengers (shadow).
 
@@ -65,7 +68,7 @@ def score(
     meta
         ``spec``, ``store`` and optionally ``as_of``.
     quarantined
-        Rows the gate quarantined (not scored), or None.
+        Rows the gates quarantined (not scored), or None.
 
     Raises
     ------
@@ -131,7 +134,8 @@ def gate(relation: Any, meta: dict[str, Any]) -> pd.DataFrame:
         rows = relation.filter(row_filter) if row_filter else relation
         results = quality.validate(rows.df(), suite)
     if meta.get("quarantine"):
-        row_level = results.expectation.isin(quality.ROW_LEVEL) & ~results.success.astype(bool)
+        row_level = (results.expectation.isin(quality.ROW_LEVEL) & ~results.success.astype(bool)
+                     & (results.severity == "error"))
         results.loc[row_level, "severity"] = "quarantine"
     report.write_report(results, Path(meta["report_dir"]) / f"{suite.name}.html",
                         title=f"Data quality: {suite.name}")

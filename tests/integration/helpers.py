@@ -24,6 +24,10 @@ class Warehouse:
     log: list[str] = field(default_factory=list)
 
     def build(self, *args: str, expect_success: bool = True):
+        """Run `dbt build` on this warehouse (see :meth:`dbt`)."""
+        return self.dbt("build", *args, expect_success=expect_success)
+
+    def dbt(self, command: str, *args: str, expect_success: bool = True):
         env = {
             "DUCKDB_PATH": str(self.db),
             "MLMODELS_ARTIFACT_DIR": str(self.artifacts),
@@ -37,7 +41,7 @@ class Warehouse:
         try:
             self.log.clear()
             result = dbtRunner(callbacks=[self._collect]).invoke([
-                "build", "--project-dir", str(self.project), "--profiles-dir", str(REPO),
+                *command.split(), "--project-dir", str(self.project), "--profiles-dir", str(REPO),
                 "--log-path", str(self.project / "logs"), "--quiet", *args,
             ])
         finally:
@@ -47,7 +51,7 @@ class Warehouse:
                 else:
                     os.environ[key] = value
         if expect_success:
-            assert result.success, f"dbt build failed: {failures(result)}"
+            assert result.success, f"dbt {command} failed: {failures(result)}"
         return result
 
     def _collect(self, event) -> None:

@@ -1,0 +1,104 @@
+"""Scoring throughput and peak memory: the streamed scorer against a plain in-memory script.
+
+    .venv/bin/python benchmarks/scoring_throughput.py --rows 1000000 10000000
+
+Setup (not timed): fit the churn spec on the demo world (5,000 customers) and replicate the
+mart's feature rows into a DuckDB table of N rows. Then, each in its own process so peak RSS is
+its own, side by side in one run:
+(a) streamed: read the table as Arrow record batches, score them with mlmodels.scoring
+    (the code the scores model runs) and write the result to a DuckDB table;
+(b) plain: load the same rows into pandas and call predict_proba on them, as a script would.
+Reported: rows/s and peak RSS of each, and the throughput ratio (a) / (b).
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import duckdb
+import joblib
+
+REPO = Path(__file__).resolve().parents[1]
+CHILD = """
+import json, sys, time, resource, duckdb, joblib
+from mlmodels import scoring, specs
+from mlmodels.pipelines import feature_frame
+mode, db, model = sys.argv[1], sys.argv[2], sys.argv[3]
+pipeline, spec = joblib.load(model)
+con = duckdb.connect(db)
+rows = con.table("rows")
+if mode == "streamed":  # timed: read, score and write back, batch by batch
+    started = time.perf_counter()
+    reader = scoring.score_batches(pipeline, rows.to_arrow_reader(scoring.BATCH_ROWS), spec, "v")
+    con.execute("create or replace table scored as select * from reader")
+    n = con.sql("select count(*) from scored").fetchall()[0][0]
+else:  # timed: predict_proba only, on the rows already held in memory
+    X = feature_frame(rows.df(), spec)
+    started = time.perf_counter()
+    n = len(pipeline.predict_proba(X)[:, 1])
+seconds = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+print(json.dumps({"mode": mode, "rows": n, "seconds": seconds, "peak_gib": peak}))
+"""
+
+
+def setup(workdir: Path, rows: int) -> tuple[Path, Path]:
+    import os
+    import shutil
+
+    from mlmodels import demo, specs, training
+
+    db = workdir / "bench.duckdb"
+    spec = specs.load(REPO / "dbt_project" / "ml" / "churn.yml")
+    with duckdb.connect(str(db)) as con:
+        demo.generate(con, customers=5000)
+    project = workdir / "dbt_project"
+    shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs"))
+    env = {**os.environ, "DUCKDB_PATH": str(db), "DBT_PROJECT_DIR": str(project),
+           "DBT_PROFILES_DIR": str(REPO), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    subprocess.run([str(Path(sys.executable).parent / "dbt"), "run", "--select",
+                    "+ml_churn__training_set"], env=env, cwd=project, check=True,
+                   stdout=subprocess.DEVNULL)
+    with duckdb.connect(str(db)) as con:
+        labelled = training.rows_with_rule(con.table("ml_churn__training_set"), spec)
+        trained = training.fit(labelled, spec)
+        base = con.sql("select count(*) from ml_churn__training_set").fetchall()[0][0]
+        copies = -(-rows // base)
+        con.execute(f"""create table rows as
+            select * replace (customer_id * 1000 + copy as customer_id)
+            from ml_churn__training_set, range({copies}) as t(copy) limit {rows}""")
+    model = workdir / "model.joblib"
+    joblib.dump((trained.pipeline, trained.spec), model)
+    return db, model
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+    for rows in args.rows:
+        with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+            db, model = setup(Path(tmp), rows)
+            results = {}
+            for mode in ("streamed", "plain"):
+                out = subprocess.run([sys.executable, "-c", CHILD, mode, str(db), str(model)],
+                                     check=True, capture_output=True, text=True).stdout
+                results[mode] = json.loads(out.strip().splitlines()[-1])
+        streamed, plain = results["streamed"], results["plain"]
+        print(json.dumps({
+            "rows": rows,
+            "streamed_rows_per_s": round(streamed["rows"] / streamed["seconds"]),
+            "streamed_peak_gib": round(streamed["peak_gib"], 2),
+            "plain_rows_per_s": round(plain["rows"] / plain["seconds"]),
+            "plain_peak_gib": round(plain["peak_gib"], 2),
+            "throughput_ratio": round((streamed["rows"] / streamed["seconds"])
+                                      / (plain["rows"] / plain["seconds"]), 2),
+        }), flush=True)
+
+
+if __name__ == "__main__":
+    main()

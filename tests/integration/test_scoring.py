@@ -1,0 +1,130 @@
+"""Prediction tables: incremental, idempotent, history-keeping, integrity-checked, BI-readable."""
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from mlmodels import scoring
+from tests.integration.helpers import failures, new_warehouse
+
+pytestmark = pytest.mark.slow
+
+SCORES = "select * from ml_churn__scores order by all"
+EARLIER = '{score_as_of: "2025-05-01"}'
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    built = new_warehouse(tmp_path_factory.mktemp("scoring"))
+    built.build()
+    return built
+
+
+def score_as_ofs(warehouse) -> dict[str, int]:
+    counts = warehouse.sql("select cast(as_of_date as varchar) as d, count(*) as n"
+                           " from ml_churn__scores group by 1 order by 1")
+    return dict(zip(counts.d, counts.n, strict=True))
+
+
+def test_a_new_as_of_appends_and_a_rerun_replaces(warehouse):
+    latest = score_as_ofs(warehouse)
+    assert list(latest) == ["2025-06-01"]
+    warehouse.build("--select", "ml_churn__scores", "--vars", EARLIER)
+    both = score_as_ofs(warehouse)
+    assert list(both) == ["2025-05-01", "2025-06-01"] and both["2025-06-01"] == latest["2025-06-01"]
+    before = warehouse.sql(SCORES).drop(columns="scored_at")
+    warehouse.build("--select", "ml_churn__scores", "--vars", EARLIER)  # the same as_of again
+    assert score_as_ofs(warehouse) == both
+    after = warehouse.sql(SCORES).drop(columns="scored_at")
+    assert after.equals(before)  # same rows, same scores, no duplicates
+    assert set(after.role) == {"champion"}
+
+
+def test_no_dbt_tmp_tables_are_left_behind(warehouse):
+    tables = warehouse.sql("select table_name from information_schema.tables")
+    assert not tables.table_name.str.contains("__dbt_tmp").any()
+
+
+def test_full_refresh_of_upstream_models_keeps_the_history(warehouse):
+    before = score_as_ofs(warehouse)
+    warehouse.build("--full-refresh")
+    assert score_as_ofs(warehouse) == before  # the latest as_of re-scored, the earlier one kept
+    predictions = warehouse.sql("select count(*) as n from ml_churn__predictions").n[0]
+    assert predictions == sum(before.values())
+
+
+def test_a_scoring_run_that_fails_half_way_changes_nothing(warehouse, monkeypatch):
+    before = warehouse.sql(SCORES)
+    calls = {"n": 0}
+    real = scoring._scored_batch
+
+    def fail_on_the_third_batch(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("killed half-way")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(scoring, "BATCH_ROWS", 500)
+    monkeypatch.setattr(scoring, "_scored_batch", fail_on_the_third_batch)
+    result = warehouse.build("--select", "ml_churn__scores", expect_success=False)
+    assert "killed half-way" in failures(result)
+    assert calls["n"] == 3
+    assert warehouse.sql(SCORES).equals(before)
+
+
+def test_a_tampered_artifact_is_refused_and_changes_nothing(warehouse):
+    before = warehouse.sql(SCORES)
+    row = warehouse.sql("select * from ml_model_registry where model_name = 'churn'"
+                        " and status = 'champion'").iloc[0]
+    artifact = Path(row.artifact_uri)
+    original = artifact.read_bytes()
+    try:
+        with open(row.artifact_uri, "ab") as handle:
+            handle.write(b"\0")
+        result = warehouse.build("--select", "ml_churn__scores", expect_success=False)
+        message = failures(result)
+        assert row.model_version in message and row.artifact_uri in message
+        assert "refusing to load it" in message
+    finally:
+        artifact.write_bytes(original)
+    assert warehouse.sql(SCORES).equals(before)
+
+
+def test_the_build_succeeds_while_another_process_reads_the_exports(warehouse):
+    exports = warehouse.artifacts.parent / "exports"
+    files = sorted(exports.glob("*.parquet"))
+    assert {"ml_churn__predictions.parquet", "ml_model_registry.parquet"} <= {f.name for f in files}
+    reader = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, time, pyarrow.parquet as pq
+        deadline, reads = time.time() + 600, 0
+        while time.time() < deadline and not open({str(exports / 'stop')!r}, 'a').tell():
+            for path in {[str(f) for f in files]!r}:
+                pq.read_table(path)  # a partial file would raise here
+                reads += 1
+        print(reads)
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        warehouse.build("--select", "ml_churn__scores+", "ml_exports")
+    finally:
+        (exports / "stop").write_text("stop")
+        out, _ = reader.communicate(timeout=60)
+    assert reader.returncode == 0, "the reader failed while dbt wrote the exports"
+    assert int(out) > 0
+
+
+def test_docs_show_lineage_from_sources_to_predictions(warehouse):
+    warehouse.dbt("docs generate")
+    manifest = json.loads((warehouse.project / "target" / "manifest.json").read_text())
+    parents = manifest["parent_map"]
+    seen, todo = set(), ["model.mlmodels.ml_churn__predictions"]
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo += parents.get(node, [])
+    assert "source.mlmodels.demo.events" in seen
+    assert "model.mlmodels.dq_feat_customer__as_of" in seen  # the gate is on the path
