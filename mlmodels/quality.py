@@ -1,7 +1,7 @@
 """Great Expectations gates for the warehouse's marts.
 
 Suites are GX 1.x suite JSON files (``expectations/<mart>.json``); :func:`load_suite` checks them
-against GX's own registry, :func:`validate` and :func:`validate_partitions` run them in an
+against GX's own registry, :func:`validate` and :func:`validate_chunked` run them in an
 ephemeral GX context (nothing written to disk) and return one row per expectation, and
 :func:`quarantine` splits a frame into rows that pass the suite's row-level expectations and rows
 that do not.
@@ -383,62 +383,6 @@ def _label(value: Any) -> str | None:
     return str(value)
 
 
-def validate_partitions(
-    relation: duckdb.DuckDBPyRelation,
-    suite: Suite,
-    partition_column: str,
-    expected: list | None = None,
-    row_filter: str | None = None,
-    run_at: dt.datetime | None = None,
-) -> pd.DataFrame:
-    """Validate a DuckDB relation one partition at a time.
-
-    Parameters
-    ----------
-    relation
-        E.g. ``con.table("feat_customer__as_of")``. Only one partition is in pandas at a time,
-        so memory is bounded by the largest partition.
-    suite
-        From :func:`load_suite`.
-    partition_column
-        Each distinct value (NULL included) is validated as its own batch.
-    expected
-        Partition values that must exist (dates, timestamps or ISO text). One that has no rows is
-        validated as an empty frame with the relation's columns, so a row-count expectation
-        fails for it.
-    row_filter
-        SQL condition applied before partitioning, e.g. ``"is_label_mature"``.
-    run_at
-        Time of the run, stored as naive UTC; default now.
-
-    Returns
-    -------
-    pandas.DataFrame
-        :func:`validate` rows for every partition, ordered by partition label, with
-        ``partition`` the partition value as ISO text.
-    """
-    if row_filter:
-        relation = relation.filter(row_filter)
-    import duckdb
-
-    column = duckdb.ColumnExpression(partition_column)
-    present = {_label(row[0]): row[0] for row in relation.unique(_quote(partition_column)).fetchall()}
-    wanted = {_label(value) for value in expected or []} - set(present)
-    run_at = _utc_naive(run_at)
-    run = _validator(suite)
-    rows: list[dict] = []
-    # Sorting by label puts a NULL partition (label None) last.
-    for label in sorted(set(present) | wanted, key=lambda text: (text is None, text or "")):
-        if label not in present:
-            part = relation.limit(0)
-        elif present[label] is None:
-            part = relation.filter(column.isnull())
-        else:
-            part = relation.filter(column == duckdb.ConstantExpression(present[label]))
-        rows.extend(run(part.df(), label, run_at))
-    return _results_frame(rows)
-
-
 # Expectations about a partition as a whole (its size, its distribution): checked per partition.
 # Every other expectation holds row by row or over the whole table, and is checked over chunks
 # of whole partitions, which costs one GX run per chunk instead of one per partition.
@@ -553,7 +497,7 @@ def failed(results: pd.DataFrame, severity: str | None = "error") -> pd.DataFram
     Parameters
     ----------
     results
-        From :func:`validate` or :func:`validate_partitions`.
+        From :func:`validate` or :func:`validate_chunked`.
     severity
         "error" or "warn"; None for both.
     """

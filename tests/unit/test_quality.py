@@ -233,7 +233,7 @@ def test_load_suite_keeps_meta(suite):
     assert suite.expectations[0]["meta"] == {}
 
 
-def test_validate_partitions_validates_each_and_empty_expected_partitions(suite):
+def test_validate_chunked_combines_chunks_and_checks_every_partition(suite):
     con = duckdb.connect()
     frame = mart(DATES, per_date=20)
     frame["is_label_mature"] = frame.as_of_date < DATES[2]
@@ -241,22 +241,23 @@ def test_validate_partitions_validates_each_and_empty_expected_partitions(suite)
     con.register("frame", frame)
     con.execute("create table feat as select * replace (as_of_date::date as as_of_date) "
                 "from frame")
-    results = quality.validate_partitions(
+    results = quality.validate_chunked(
         con.table("feat"), suite, "as_of_date",
         expected=["2024-01-01", pd.Timestamp("2024-03-01")], row_filter="is_label_mature",
+        chunk_rows=25,  # one partition per chunk: the chunks' results are combined
     )
-    n = len(EXPECTATIONS)
-    assert len(results) == 3 * n
-    assert results.partition.tolist() == ["2024-01-01"] * n + ["2024-02-01"] * n + ["2024-03-01"] * n
-    by_partition = results.groupby("partition")
-    assert by_partition.rows.first().tolist() == [20, 20, 0]
-    assert failures(results[results.partition == "2024-01-01"]) == set()
-    assert failures(results[results.partition == "2024-02-01"]) == {
-        ("expect_column_values_to_not_be_null", "customer_id")
-    }
+    per_partition = [e for e in EXPECTATIONS if e["type"] in quality.PARTITION_LEVEL]
+    whole = results[results.partition.isna()]
+    assert len(whole) == len(EXPECTATIONS) - len(per_partition)
+    assert (whole.rows == 40).all()
+    assert failures(whole) == {("expect_column_values_to_not_be_null", "customer_id")}
+    assert whole.set_index("expectation").unexpected_count["expect_column_values_to_not_be_null"] == 1
+    parts = results[results.partition.notna()]
+    assert sorted(set(parts.partition)) == ["2024-01-01", "2024-02-01", "2024-03-01"]
+    assert len(parts) == 3 * len(per_partition)
     assert ("expect_table_row_count_to_be_between", None) in failures(
-        results[results.partition == "2024-03-01"]
-    )
+        parts[parts.partition == "2024-03-01"])
+    assert failures(parts[parts.partition != "2024-03-01"]) == set()
 
 
 def test_quarantine_splits_rows_and_agrees_with_gx(suite):
