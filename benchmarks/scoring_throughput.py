@@ -33,8 +33,9 @@ rows = con.table("rows")
 if mode == "streamed":  # timed: read, score and write back, batch by batch
     started = time.perf_counter()
     reader = scoring.score_batches(pipeline, rows.to_arrow_reader(scoring.BATCH_ROWS), spec, "v")
-    con.execute("create or replace table scored as select * from reader")
-    n = con.sql("select count(*) from scored").fetchall()[0][0]
+    writer = con.cursor()  # a second cursor writes while the first still streams the rows
+    writer.execute("create or replace table scored as select * from reader")
+    n = writer.sql("select count(*) from scored").fetchall()[0][0]
 else:  # timed: predict_proba only, on the rows already held in memory
     X = feature_frame(rows.df(), spec)
     started = time.perf_counter()
@@ -85,8 +86,11 @@ def main():
             db, model = setup(Path(tmp), rows)
             results = {}
             for mode in ("streamed", "plain"):
-                out = subprocess.run([sys.executable, "-c", CHILD, mode, str(db), str(model)],
-                                     check=True, capture_output=True, text=True).stdout
+                run = subprocess.run([sys.executable, "-c", CHILD, mode, str(db), str(model)],
+                                     check=False, capture_output=True, text=True)
+                if run.returncode != 0:
+                    raise SystemExit(f"{mode} scoring failed:\n{run.stderr[-3000:]}")
+                out = run.stdout
                 results[mode] = json.loads(out.strip().splitlines()[-1])
         streamed, plain = results["streamed"], results["plain"]
         print(json.dumps({
