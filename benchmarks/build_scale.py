@@ -47,6 +47,7 @@ def run_scale(customers: int, workdir: Path) -> dict:
     project = workdir / "dbt_project"
     shutil.copytree(REPO / "dbt_project", project,
                     ignore=shutil.ignore_patterns("target", "logs"))
+    shutil.copytree(REPO / "expectations", workdir / "expectations")
     db = workdir / "bench.duckdb"
     env = {
         **os.environ,

@@ -64,6 +64,7 @@ def plain_script(rows, spec) -> float:
 def run(customers: int, workdir: Path) -> dict:
     project = workdir / "dbt_project"
     shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs"))
+    shutil.copytree(REPO / "expectations", workdir / "expectations")
     db, store = workdir / "bench.duckdb", workdir / "artifacts"
     env = {**os.environ, "DUCKDB_PATH": str(db), "MLMODELS_ARTIFACT_DIR": str(store),
            "MLMODELS_SIGNING_KEY_FILE": str(workdir / "signing.key"),
@@ -71,7 +72,8 @@ def run(customers: int, workdir: Path) -> dict:
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     subprocess.run([str(BIN / "mlmodels"), "generate-demo", "--db", str(db), "--customers",
                     str(customers)], check=True, stdout=subprocess.DEVNULL)
-    dbt(env, project, "run", "--select", "+ml_churn__training_set")
+    # Everything training waits for (marts and their gates), then training alone, timed.
+    dbt(env, project, "build", "--select", "+ml_churn__train", "--exclude", "ml_churn__train")
     dbt(env, project, "run", "--select", "ml_churn__train")
     results = json.loads((project / "target" / "run_results.json").read_text())["results"]
     in_dbt = results[0]["execution_time"]
