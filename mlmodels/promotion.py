@@ -209,9 +209,11 @@ def registry_row(trained: TrainedModel, artifact: Path, sha: str) -> dict[str, A
         "artifact_sha256": sha,
         "artifact_signature": registry.signature(spec.name, trained.version, sha),
     }
-    row["train_valid_gap"] = row["train_score"] - row["valid_score"]
-    row["lift_over_prior"] = row["test_score"] - row["baseline_prior_test_score"]
-    row["lift_over_linear"] = row["test_score"] - row["baseline_linear_test_score"]
+    # Signed so that positive is better (lift) or worse (gap) whatever the metric's direction.
+    sign = 1 if HIGHER_IS_BETTER[spec.selection_metric] else -1
+    row["train_valid_gap"] = sign * (row["train_score"] - row["valid_score"])
+    row["lift_over_prior"] = sign * (row["test_score"] - row["baseline_prior_test_score"])
+    row["lift_over_linear"] = sign * (row["test_score"] - row["baseline_linear_test_score"])
     for split in ("train", "valid", "test"):
         row[f"{split}_from"] = windows[split]["from"]
         row[f"{split}_to"] = windows[split]["to"]

@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -103,3 +104,14 @@ def test_champion_scores_as_champion_and_challengers_as_shadow(rows, tmp_path):
     assert [(s.model_version, s.role) for s in scorers] == [
         (good, "champion"), (next(v for v in frame.model_version if v != good), "shadow")]
     assert scorers[1].spec.features == ("x2",)  # each version scores with its own features
+
+
+def test_lift_and_gap_are_signed_by_the_metric_direction(rows, tmp_path):
+    target = rows.x1 * 3 + np.random.default_rng(2).normal(size=len(rows))
+    spec = specs.from_dict({
+        "name": "toy_reg", "target": "y", "entity_key": "entity_id", "task": "regression",
+        "features": {"numeric": ["x1", "x2"]}, "search": {"cv_folds": 2},
+    })
+    row = train_and_register(rows.assign(y=target), spec, tmp_path).iloc[0]
+    assert row.selection_metric == "rmse" and row.test_score < row.baseline_prior_test_score
+    assert row.lift_over_prior > 0  # better than the mean, although the RMSE went down
