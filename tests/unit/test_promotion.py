@@ -1,5 +1,6 @@
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from mlmodels import registry, scoring, specs
@@ -104,6 +105,12 @@ def test_champion_scores_as_champion_and_challengers_as_shadow(rows, tmp_path):
     assert [(s.model_version, s.role) for s in scorers] == [
         (good, "champion"), (next(v for v in frame.model_version if v != good), "shadow")]
     assert scorers[1].spec.features == ("x2",)  # each version scores with its own features
+    table = pa.Table.from_pandas(rows, preserve_index=False)
+    reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches(max_chunksize=500))
+    scored = scoring.score_registered(scorers, reader, spec_with(GOOD)).read_all().to_pandas()
+    assert scored.groupby("role").model_version.unique().map(list).to_dict() == {
+        "champion": [good], "shadow": [scorers[1].model_version]}
+    assert (scored.groupby("role").size() == len(rows)).all()
 
 
 def test_lift_and_gap_are_signed_by_the_metric_direction(rows, tmp_path):
