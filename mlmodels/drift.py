@@ -75,7 +75,10 @@ def reference_bins(
                 "category": None, "reference_count": int(count), "reference_total": len(values),
             })
     for feature in categorical:
-        counts = train[feature].dropna().astype(str).value_counts().sort_index()
+        values = train[feature].dropna()
+        # Spell categories as the warehouse's cast(... as varchar) does (booleans: true/false).
+        text = values.map({True: "true", False: "false"}) if values.dtype == bool else values
+        counts = text.astype(str).value_counts().sort_index()
         for index, (category, count) in enumerate(counts.items()):
             rows.append({
                 "feature": feature, "feature_type": "categorical", "bin_index": index,

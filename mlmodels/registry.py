@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import logging
 import os
@@ -41,6 +42,7 @@ KEY_ENV = "MLMODELS_SIGNING_KEY"
 KEY_FILE_ENV = "MLMODELS_SIGNING_KEY_FILE"
 DEFAULT_KEY_FILE = Path("~/.config/mlmodels/signing.key")
 ALLOW_MISMATCH_ENV = "MLMODELS_ALLOW_LIBRARY_MISMATCH"
+MIN_KEY_BYTES = 32
 log = logging.getLogger(__name__)
 
 
@@ -61,15 +63,38 @@ def signing_key() -> bytes:
     give every process that trains or scores the same key through either variable.
     """
     if os.environ.get(KEY_ENV):
-        return os.environ[KEY_ENV].encode()
-    path = Path(os.environ.get(KEY_FILE_ENV) or DEFAULT_KEY_FILE).expanduser()
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        key = os.environ[KEY_ENV].encode()
+        where = KEY_ENV
+    else:
+        path = Path(os.environ.get(KEY_FILE_ENV) or DEFAULT_KEY_FILE).expanduser()
+        if not path.is_file():
+            _create_key(path)
+        key, where = path.read_text().strip().encode(), str(path)
+    if len(key) < MIN_KEY_BYTES:
+        raise ArtifactError(f"the signing key in {where} is shorter than {MIN_KEY_BYTES} bytes; "
+                            "refusing to sign or verify with it")
+    return key
+
+
+def _create_key(path: Path) -> None:
+    """Write a random key to a private temporary file, then link it into place.
+
+    The link fails if another process (a parallel dbt thread) got there first, and a reader
+    never sees a half-written key file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
         with os.fdopen(descriptor, "w") as handle:
             handle.write(secrets.token_hex(32))
-        log.warning("mlmodels: created a development signing key at %s", path)
-    return path.read_text().strip().encode()
+        os.chmod(temporary, 0o600)
+        try:
+            os.link(temporary, path)
+            log.warning("mlmodels: created a development signing key at %s", path)
+        except FileExistsError:
+            pass
+    finally:
+        Path(temporary).unlink(missing_ok=True)
 
 
 def signature(model_name: str, model_version: str, sha256: str) -> str:
@@ -179,13 +204,15 @@ def load_pipeline(artifact_uri: str | Path, expected_sha256: str, model_version:
     path = Path(artifact_uri)
     if not path.is_file():
         raise ArtifactError(f"model version {model_version}: artifact {path} does not exist")
-    actual = sha256_of(path)
+    # Hash and unpickle the same bytes: the file cannot be swapped between check and load.
+    data = path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
     if actual != expected_sha256:
         raise ArtifactError(
             f"model version {model_version}: artifact {path} has sha256 {actual}, but the registry "
             f"recorded {expected_sha256}; refusing to load it"
         )
-    return joblib.load(path)
+    return joblib.load(io.BytesIO(data))
 
 
 def load_metadata(artifact_uri: str | Path) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -100,13 +101,21 @@ def registered_scorers(registry_rows: pd.DataFrame, spec: ModelSpec) -> list[Sco
             "until a version meets the success criterion and beats the rule, nothing is scored "
             "(see status and reason in ml_model_registry)"
         )
-    chosen = [(champions.iloc[0].to_dict(), "champion")] + [
-        (row.to_dict(), "shadow") for _, row in rows[rows["status"] == "challenger"].iterrows()]
-    return [
-        Scorer(registry.load_verified(row), features_of(spec, row), row["model_version"], role,
-               None if pd.isna(row.get("threshold")) else float(row["threshold"]))
-        for row, role in chosen
-    ]
+    scorers = [_scorer(champions.iloc[0].to_dict(), "champion", spec)]
+    for _, row in rows[rows["status"] == "challenger"].iterrows():
+        try:
+            scorers.append(_scorer(row.to_dict(), "shadow", spec))
+        except (registry.ArtifactError, registry.LibraryMismatchError) as error:
+            # A challenger that cannot be loaded must not stop the champion's scores.
+            warnings.warn(f"shadow scoring skipped: {error}", stacklevel=2)
+    return scorers
+
+
+def _scorer(row: dict, role: str, spec: ModelSpec) -> Scorer:
+    """Load one registered version (verified) as a scorer."""
+    threshold = None if pd.isna(row.get("threshold")) else float(row["threshold"])
+    return Scorer(registry.load_verified(row), features_of(spec, row), row["model_version"], role,
+                  threshold)
 
 
 def score_registered(

@@ -324,6 +324,11 @@ class _Parser:
         allow = self.columns(leakage.get("allow", []), "leakage.allow")
         random_state = self.number(raw.get("random_state", 0), "random_state", 0, 2**32 - 1, True)
 
+        embargo = split.get("embargo_days")
+        if label is not None and embargo is not None and embargo < label.horizon_days:
+            # A shorter gap lets the label windows of one split reach into the next: leakage.
+            raise self.fail("split.embargo_days",
+                            f"at least the label horizon ({label.horizon_days} days), got {embargo}")
         return ModelSpec(
             name=name,
             target=target,

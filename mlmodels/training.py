@@ -493,7 +493,7 @@ def learning_curve(spec: ModelSpec, X, y, candidates, pipeline) -> list[dict[str
     points = []
     n = len(X["train"])
     for share in (0.2, 0.5, 1.0):
-        size = max(int(n * share), 50)
+        size = min(n, max(int(n * share), 50))
         rows = slice(n - size, n)
         if spec.is_classifier and len(np.unique(y["train"][rows])) < 2:
             continue

@@ -15,7 +15,8 @@ import pyarrow as pa
 
 from mlmodels import mirror, promotion, scoring, specs, training
 
-CADENCES = {"day": "D", "week": "7D", "month": "MS"}
+CADENCES = {"day": pd.DateOffset(days=1), "week": pd.DateOffset(weeks=1),
+            "month": pd.DateOffset(months=1)}
 
 
 def without(rows: Any, quarantined: list[Any] | None, spec: specs.ModelSpec) -> Any:
@@ -159,7 +160,12 @@ def expected_partitions(
     low, high = rows.aggregate(f"min({column}), max({column})").fetchall()[0]
     if low is None:
         return []
-    return [d.date() for d in pd.date_range(low, high, freq=CADENCES[cadence])]
+    # first + k steps, as the as_of_dates macro counts them (not month starts: as_of_start may be
+    # any day, and Jan 31 + 2 months is Mar 31, not Feb 28 + 1 month).
+    first, last, dates = pd.Timestamp(low), pd.Timestamp(high), []
+    while (step := first + CADENCES[cadence] * len(dates)) <= last:
+        dates.append(step.date())
+    return dates
 
 
 def quarantined(relation: Any, meta: dict[str, Any]) -> pd.DataFrame:

@@ -22,7 +22,9 @@
     {%- set found = run_query(
         "select distinct feature, feature_type from " ~ reference_bins
         ~ " where model_name = '" ~ model_name ~ "' order by feature") -%}
-    {%- set features = found.rows | list -%}
+    {#- Only features the rows still have: an older version's feature may have left the mart. -#}
+    {%- set present = adapter.get_columns_in_relation(rows) | map(attribute='name') | list -%}
+    {%- set features = found.rows | selectattr(0, 'in', present) | list -%}
 {%- endif -%}
 {%- if features | length == 0 %}
 select

@@ -43,3 +43,8 @@ def test_tie_heavy_edges_leave_empty_buckets():
     bins = drift.reference_bins(pd.DataFrame({"x": values}), ["x"], [])
     assert bins.reference_count.sum() == 100
     assert (bins.reference_count == 0).sum() >= 8
+
+
+def test_boolean_categories_are_spelled_as_the_warehouse_casts_them():
+    bins = drift.reference_bins(pd.DataFrame({"flag": [True, False, True]}), [], ["flag"])
+    assert sorted(bins.category) == ["false", "true"]

@@ -122,3 +122,14 @@ def test_lift_and_gap_are_signed_by_the_metric_direction(rows, tmp_path):
     row = train_and_register(rows.assign(y=target), spec, tmp_path).iloc[0]
     assert row.selection_metric == "rmse" and row.test_score < row.baseline_prior_test_score
     assert row.lift_over_prior > 0  # better than the mean, although the RMSE went down
+
+
+def test_a_challenger_that_cannot_load_does_not_stop_the_champion(rows, tmp_path):
+    good = train_and_register(rows, spec_with(GOOD), tmp_path).model_version[0]
+    frame = train_and_register(rows, spec_with(WEAK), tmp_path)
+    broken = frame[frame.model_version != good].iloc[0]
+    with open(broken.artifact_uri, "ab") as handle:
+        handle.write(b"\0")
+    with pytest.warns(UserWarning, match=f"shadow scoring skipped: model version {broken.model_version}"):
+        scorers = scoring.registered_scorers(frame, spec_with(GOOD))
+    assert [(s.model_version, s.role) for s in scorers] == [(good, "champion")]

@@ -36,7 +36,7 @@ def test_a_rewritten_artifact_with_a_rewritten_hash_is_refused(champion, tmp_pat
 
 
 def test_another_signing_key_is_refused(champion, monkeypatch):
-    monkeypatch.setenv("MLMODELS_SIGNING_KEY", "someone else's key")
+    monkeypatch.setenv("MLMODELS_SIGNING_KEY", "someone else's key, long enough to be used")
     with pytest.raises(registry.ArtifactError, match="does not match the signing key"):
         registry.load_verified(champion)
 
@@ -57,3 +57,9 @@ def test_other_library_versions_are_refused_unless_allowed(champion, monkeypatch
     monkeypatch.setenv("MLMODELS_ALLOW_LIBRARY_MISMATCH", "1")
     with pytest.warns(UserWarning, match="loading anyway"):
         registry.load_verified(old)
+
+
+def test_a_short_signing_key_is_refused(monkeypatch):
+    monkeypatch.setenv("MLMODELS_SIGNING_KEY", "too short")
+    with pytest.raises(registry.ArtifactError, match="shorter than 32 bytes"):
+        registry.signing_key()

@@ -119,3 +119,10 @@ def test_demo_spec_is_valid():
     spec = specs.load(folder / "churn.yml")
     assert spec.name == "churn" and spec.target == "churned_90d"
     assert specs.load(folder / "spend.yml").task == "regression"
+
+
+def test_an_embargo_shorter_than_the_label_horizon_is_refused():
+    label = {"mart": "m", "events": "e", "timestamp": "t", "horizon_days": 90}
+    with pytest.raises(specs.SpecError, match=r"split.embargo_days.*at least the label horizon"):
+        specs.from_dict({**SPEC, "label": label, "split": {"embargo_days": 7}})
+    assert specs.from_dict({**SPEC, "label": label, "split": {"embargo_days": 120}})
