@@ -74,10 +74,11 @@ def train_and_register(
         The model's registry rows (every version, ``REGISTRY_COLUMNS``), after this run.
     """
     store = registry.ModelRegistry(root, spec.name)
-    resolved, labelled, _ = prepare(rows, spec)
+    prepared = prepare(rows, spec)  # once: for the version, and for the fit if it is new
+    resolved, labelled, _ = prepared
     version = model_version(resolved, labelled)
     if store.get(version) is None:
-        trained = fit(rows, spec)
+        trained = fit(rows, spec, prepared)
         status, reason = decide(trained, store)
         artifact, sha = registry.save_version(
             trained.pipeline, metadata(trained), trained.evaluation, root, spec.name,

@@ -183,7 +183,11 @@ def model_version(spec: ModelSpec, rows: pd.DataFrame) -> str:
 # The workflow
 
 
-def fit(rows: pd.DataFrame, spec: ModelSpec) -> TrainedModel:
+def fit(
+    rows: pd.DataFrame,
+    spec: ModelSpec,
+    prepared: tuple[ModelSpec, pd.DataFrame, str] | None = None,
+) -> TrainedModel:
     """Run the whole training workflow of a spec on its training rows.
 
     Parameters
@@ -193,6 +197,8 @@ def fit(rows: pd.DataFrame, spec: ModelSpec) -> TrainedModel:
         and optionally ``__rule_baseline`` (see :func:`rows_with_rule`).
     spec
         The validated model spec.
+    prepared
+        What :func:`prepare` returned for these rows, when the caller already has it.
 
     Returns
     -------
@@ -207,7 +213,7 @@ def fit(rows: pd.DataFrame, spec: ModelSpec) -> TrainedModel:
     LeakageError
         If a feature alone predicts the target beyond ``leakage.max_single_feature_auc``.
     """
-    spec, rows, strategy = prepare(rows, spec)
+    spec, rows, strategy = prepared if prepared is not None else prepare(rows, spec)
     version = model_version(spec, rows)
     parts = {s: rows[rows[spec.split_column] == s] for s in SPLITS}
     X = {s: feature_frame(p, spec) for s, p in parts.items()}
