@@ -12,7 +12,7 @@ export DBT_PROJECT_DIR := $(CURDIR)/dbt_project
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install demo test lint clean
+.PHONY: install deps demo test lint clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,12 +22,18 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-demo: install
+# The framework's dbt package is local (mlmodels/dbt): dbt deps links it, offline.
+deps: install
+	cd dbt_project && ../$(BIN)/dbt deps --quiet
+
+demo: deps
 	$(BIN)/mlmodels generate-demo --db $(DUCKDB_PATH) --customers $(CUSTOMERS)
 	cd dbt_project && ../$(BIN)/dbt build
 	$(BIN)/mlmodels summary --db $(DUCKDB_PATH)
+	$(BIN)/mlmodels report churn --db $(DUCKDB_PATH) --out dbt_project/target/model_reports
+	$(BIN)/mlmodels report spend --db $(DUCKDB_PATH) --out dbt_project/target/model_reports
 
-test: install
+test: deps
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
@@ -35,4 +41,4 @@ lint: install
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf warehouse dbt_project/target dbt_project/logs
+	rm -rf warehouse dbt_project/target dbt_project/logs dbt_project/dbt_packages

@@ -22,6 +22,8 @@ MAIN_TABLES = (
     "ml_evaluation__metrics",
     "ml_churn__predictions",
     "ml_churn__feature_drift",
+    "ml_churn__realised_performance",
+    "ml_churn__retrain_signal",
     "ml_spend__predictions",
     "ml_spend__feature_drift",
 )
@@ -42,6 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = commands.add_parser("summary", help="print where the main tables are and their sizes")
     summary.add_argument("--db", required=True, type=Path, help="the DuckDB file dbt built")
 
+    init = commands.add_parser(
+        "init", help="adopt mlmodels in an existing dbt project (package, vars, folders)")
+    init.add_argument("--project", type=Path, default=Path("."),
+                      help="the dbt project folder (default: the current folder)")
+
     new = commands.add_parser(
         "new", help="write an ML model's dbt files from its spec (dbt_project/ml/<name>.yml)"
     )
@@ -59,17 +66,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     draft.add_argument("name", help="the spec's name (ml/<name>.yml)")
     draft.add_argument("--db", required=True, type=Path, help="the DuckDB file dbt built")
     draft.add_argument("--project", type=Path, default=Path("dbt_project"))
-    draft.add_argument("--expectations", type=Path, default=Path("expectations"),
-                       help="the suites' folder (default: expectations)")
+    draft.add_argument("--expectations", type=Path, default=None,
+                       help="the suites' folder (default: the project's expectations/ if it has "
+                            "one, else expectations/ beside the project)")
     draft.add_argument("--force", action="store_true", help="overwrite existing suites")
+
+    report = commands.add_parser(
+        "report", help="write a model version's HTML report (evaluation, drift, monitoring)"
+    )
+    report.add_argument("model", help="the model's name (ml_model_registry.model_name)")
+    report.add_argument("--db", required=True, type=Path, help="the DuckDB file dbt built")
+    report.add_argument("--version", help="the model version (default: the champion, else the "
+                        "version trained last)")
+    report.add_argument("--out", type=Path, default=Path("dbt_project/target/model_reports"),
+                        help="the reports' folder (default: dbt_project/target/model_reports)")
+    report.add_argument("--as-of-column", default="as_of_date",
+                        help="the monitoring tables' date column (default: as_of_date)")
 
     args = parser.parse_args(argv)
     if args.command == "draft-suite":
-        return _draft_suites(args.name, args.db, args.project, args.expectations, args.force)
+        folder = args.expectations or args.project / scaffold.suites_folder(args.project)
+        return _draft_suites(args.name, args.db, args.project, folder, args.force)
+    if args.command == "init":
+        return _init(args.project)
     if args.command == "generate-demo":
         return _generate_demo(args.db, args.customers, args.seed)
     if args.command == "new":
         return _new(args.project, args.name, args.force, args.check)
+    if args.command == "report":
+        return _report(args.model, args.db, args.version, args.out, args.as_of_column)
     return _summary(args.db)
 
 
@@ -123,6 +148,18 @@ def _cadence(relation, column: str) -> str:
     return "day" if median <= 1 else "week" if median <= 7 else "month"
 
 
+def _init(project: Path) -> int:
+    try:
+        done = scaffold.init(project)
+    except scaffold.ScaffoldError as error:
+        print(f"mlmodels init: {error}", file=sys.stderr)
+        return 2
+    for line in done or ["nothing to do: the project has adopted mlmodels already"]:
+        print(line)
+    print("next: `dbt deps`, then write ml/<name>.yml and run `mlmodels new <name>`")
+    return 0
+
+
 def _new(project: Path, name: str, force: bool, check: bool) -> int:
     try:
         if check:
@@ -153,6 +190,35 @@ def _generate_demo(path: Path, customers: int, seed: int) -> int:
     return 0
 
 
+def _report(model: str, db: Path, version: str | None, out: Path, as_of_column: str) -> int:
+    from mlmodels import model_report
+
+    if not db.is_file():
+        print(f"no DuckDB file at {db.resolve()}: run `make demo` first", file=sys.stderr)
+        return 1
+    try:
+        with duckdb.connect(str(db), read_only=True) as con:
+            path = model_report.write_model_report(
+                con, model, out, version=version, as_of_column=as_of_column)
+    except ValueError as error:
+        print(f"mlmodels report: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
+    return 0
+
+
+def _print_latest_signal(con: duckdb.DuckDBPyConnection, name: str, table: str) -> None:
+    """Print the latest row of a model's retrain signal: the verdict and its reasons."""
+    columns = [row[0] for row in con.sql(f"describe {table}").fetchall()]
+    as_of = next((c for c in columns if c not in {"model_name", "model_version"}), None)
+    latest = con.sql(f"select {as_of}, retrain_recommended, reasons from {table} "
+                     f"order by {as_of} desc limit 1").fetchall()
+    if latest:
+        when, recommended, reasons = latest[0]
+        verdict = f"retrain recommended: {reasons}" if recommended else "no retrain needed"
+        print(f"    monitoring of {name} at {when}: {verdict}")
+
+
 def _summary(path: Path) -> int:
     if not path.is_file():
         print(f"no DuckDB file at {path.resolve()}: run `make demo` first", file=sys.stderr)
@@ -174,6 +240,9 @@ def _summary(path: Path) -> int:
             ).fetchall():
                 print(f"  model {name} {version} [{status}]: test {metric} {score:.3f} "
                       f"(prior {prior:.3f}, rule {rule:.3f})")
+                signal = f"ml_{name}__retrain_signal"
+                if status == "champion" and signal in existing:
+                    _print_latest_signal(con, name, signal)
     print(f"Open it with: duckdb -readonly {path.resolve()}  (or python: duckdb.connect(..., "
           "read_only=True))")
     return 0

@@ -64,16 +64,7 @@ def reference_bins(
     rows: list[dict[str, object]] = []
     for feature in numeric:
         values = pd.to_numeric(train[feature]).dropna().to_numpy(dtype=float)
-        if len(values) == 0:
-            continue
-        edges = decile_edges(values)
-        counts = np.histogram(values, edges)[0]
-        for index, count in enumerate(counts):
-            rows.append({
-                "feature": feature, "feature_type": "numeric", "bin_index": index,
-                "lower_edge": float(edges[index]), "upper_edge": float(edges[index + 1]),
-                "category": None, "reference_count": int(count), "reference_total": len(values),
-            })
+        rows += _decile_rows(values, feature, "numeric")
     for feature in categorical:
         values = train[feature].dropna()
         # Spell categories as the warehouse's cast(... as varchar) does (booleans: true/false).
@@ -86,3 +77,28 @@ def reference_bins(
                 "reference_count": int(count), "reference_total": int(counts.sum()),
             })
     return pd.DataFrame(rows, columns=BIN_COLUMNS)
+
+
+def prediction_bins(test_scores: np.ndarray) -> pd.DataFrame:
+    """Return the reference of prediction drift: decile bins of the scores of the test split.
+
+    One row per bucket (``BIN_COLUMNS``), feature ``score``, feature_type ``prediction``. The test
+    split is the reference because its scores come from rows the model never trained on, like
+    the scores it makes later.
+    """
+    values = np.asarray(test_scores, dtype=float)
+    values = values[~np.isnan(values)]
+    return pd.DataFrame(_decile_rows(values, "score", "prediction"), columns=BIN_COLUMNS)
+
+
+def _decile_rows(values: np.ndarray, feature: str, feature_type: str) -> list[dict[str, object]]:
+    """Return the ten ``[lower_edge, upper_edge)`` buckets of ``values`` with their counts."""
+    if len(values) == 0:
+        return []
+    edges = decile_edges(values)
+    counts = np.histogram(values, edges)[0]
+    return [{
+        "feature": feature, "feature_type": feature_type, "bin_index": index,
+        "lower_edge": float(edges[index]), "upper_edge": float(edges[index + 1]),
+        "category": None, "reference_count": int(count), "reference_total": len(values),
+    } for index, count in enumerate(counts)]

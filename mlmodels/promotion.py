@@ -10,12 +10,17 @@ The rules, in order:
    otherwise it stays **challenger** and the champion stays;
 4. ``champion_pins`` pins any registered version as champion (rollback in one command).
 
+When to train at all: whenever the labelled data or the spec change (a new content-hashed
+version), unless the spec sets ``monitoring.retrain_on_signal``: then, once a champion exists, only
+when the spec changed or the latest retrain signal recommends it (:func:`retrain_decision`).
+
 Every status change is recorded with its reason and time (``ModelRegistry.history``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -36,6 +41,8 @@ from mlmodels.training import (
     prepare,
 )
 
+LOG = logging.getLogger(__name__)
+
 # The registry table's columns, the same for every model and task (BI depends on them).
 REGISTRY_COLUMNS = [
     "model_name", "model_version", "status", "reason", "trained_at", "promoted_at", "task",
@@ -53,7 +60,8 @@ REGISTRY_COLUMNS = [
 
 
 def train_and_register(
-    rows: pd.DataFrame, spec: ModelSpec, root: str | Path, pin: str | None = None
+    rows: pd.DataFrame, spec: ModelSpec, root: str | Path, pin: str | None = None,
+    signal: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Train a version (unless this data and spec were trained before), register it, promote.
 
@@ -77,7 +85,9 @@ def train_and_register(
     prepared = prepare(rows, spec)  # once: for the version, and for the fit if it is new
     resolved, labelled, _ = prepared
     version = model_version(resolved, labelled)
-    if store.get(version) is None:
+    train, why = retrain_decision(store, resolved, signal)
+    LOG.info("model %s: %s", spec.name, why)
+    if train and store.get(version) is None:
         trained = fit(rows, spec, prepared)
         status, reason = decide(trained, store)
         artifact, sha = registry.save_version(
@@ -89,6 +99,33 @@ def train_and_register(
         if current is None or current["model_version"] != pin:
             store.set_status(pin, "champion", "pinned as champion by the champion_pins var")
     return registry_frame(store.versions())
+
+
+def retrain_decision(
+    store: registry.ModelRegistry, spec: ModelSpec, signal: dict[str, Any] | None
+) -> tuple[bool, str]:
+    """Return whether to train a new version now, and why.
+
+    Parameters
+    ----------
+    store
+        The model's registry.
+    spec
+        The resolved spec (its fingerprint is compared with the champion's ``spec_hash``).
+    signal
+        The latest row of ``ml_<name>__retrain_signal`` from the previous build, or None.
+    """
+    if not spec.monitoring.retrain_on_signal:
+        return True, "trains whenever the labelled data or the spec change"
+    champion = store.champion()
+    if champion is None:
+        return True, "retrain_on_signal: no champion yet, training"
+    if champion.get("spec_hash") != spec.fingerprint():
+        return True, "retrain_on_signal: the spec changed since the champion, training"
+    if signal and bool(signal.get("retrain_recommended")):
+        return True, f"retrain_on_signal: the retrain signal says {signal.get('reasons')}"
+    return False, ("retrain_on_signal: the latest retrain signal does not recommend retraining; "
+                   "keeping the registry as it is")
 
 
 def decide(trained: TrainedModel, store: registry.ModelRegistry) -> tuple[str, str]:

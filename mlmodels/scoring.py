@@ -6,6 +6,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,7 @@ def output_schema(spec: ModelSpec, key_types: pa.Schema) -> pa.Schema:
         ("score", pa.float64()),
         ("threshold", pa.float64()),
         ("predicted_label", pa.int32()),
+        ("backfill", pa.bool_()),
         ("scored_at", pa.timestamp("us")),
     ])
 
@@ -80,6 +82,7 @@ class Scorer:
     model_version: str
     role: str
     threshold: float | None
+    trained_through: Any = None  # the last as_of of its training window: it scores only later ones
 
 
 def registered_scorers(registry_rows: pd.DataFrame, spec: ModelSpec) -> list[Scorer]:
@@ -114,14 +117,19 @@ def registered_scorers(registry_rows: pd.DataFrame, spec: ModelSpec) -> list[Sco
 def _scorer(row: dict, role: str, spec: ModelSpec) -> Scorer:
     """Load one registered version (verified) as a scorer."""
     threshold = None if pd.isna(row.get("threshold")) else float(row["threshold"])
+    trained_through = None if pd.isna(row.get("train_to")) else pd.Timestamp(row["train_to"])
     return Scorer(registry.load_verified(row), features_of(spec, row), row["model_version"], role,
-                  threshold)
+                  threshold, trained_through)
 
 
 def score_registered(
-    scorers: list[Scorer], batches: pa.RecordBatchReader, spec: ModelSpec
+    scorers: list[Scorer], batches: pa.RecordBatchReader, spec: ModelSpec,
+    live_as_of: Any = None,
 ) -> pa.RecordBatchReader:
     """Score each batch with every scorer (champion and shadows), reading the rows once.
+
+    A scorer skips the rows of as_ofs inside its own training window (``trained_through``), and
+    rows of any as_of other than ``live_as_of`` (when given) are flagged ``backfill``.
 
     Returns
     -------
@@ -136,13 +144,22 @@ def score_registered(
             if batch.num_rows == 0:
                 continue
             rows = batch.to_pandas()
+            as_of = pd.to_datetime(rows[spec.as_of]) if spec.as_of else None
             for scorer in scorers:
-                yield _scored_batch(scorer, rows, batch, spec, schema, scored_at)
+                keep = (np.ones(len(rows), dtype=bool)
+                        if as_of is None or scorer.trained_through is None
+                        else (as_of > scorer.trained_through).to_numpy())
+                if not keep.any():
+                    continue
+                backfill = (np.zeros(len(rows), dtype=bool) if live_as_of is None or as_of is None
+                            else (as_of != pd.Timestamp(live_as_of)).to_numpy())
+                yield _scored_batch(scorer, rows[keep], batch.filter(pa.array(keep)), spec,
+                                    schema, scored_at, backfill[keep])
 
     return pa.RecordBatchReader.from_batches(schema, scored())
 
 
-def _scored_batch(scorer, rows, batch, spec, schema, scored_at) -> pa.RecordBatch:
+def _scored_batch(scorer, rows, batch, spec, schema, scored_at, backfill) -> pa.RecordBatch:
     """Score one batch with one scorer."""
     score = predict(scorer.pipeline, feature_frame(rows, scorer.spec), spec)
     size = batch.num_rows
@@ -158,6 +175,7 @@ def _scored_batch(scorer, rows, batch, spec, schema, scored_at) -> pa.RecordBatc
             pa.array(score, pa.float64()),
             pa.array([scorer.threshold] * size, pa.float64()),
             label,
+            pa.array(backfill, pa.bool_()),
             pa.array([scored_at] * size, pa.timestamp("us")),
         ],
         schema=schema,

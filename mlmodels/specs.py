@@ -42,6 +42,7 @@ _TOP_FIELDS = {
     "name", "description", "problem", "task", "entity_key", "as_of", "target", "training_set",
     "split_column", "label", "split", "features", "candidates", "search", "selection_metric",
     "threshold", "class_weight", "promotion", "drift", "leakage", "quality", "random_state",
+    "monitoring",
 }
 
 
@@ -80,6 +81,18 @@ class Label:
     horizon_days: int
     where: str = "true"
     value: str | None = None  # None: 1 if any matching event lies in the window; else sum(value)
+    absent: bool = False  # 1 if NO matching event lies in the window (churn as "no purchase")
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """How the warehouse watches a model after training (see ``docs/specs.md``, monitoring)."""
+
+    backfill: bool = True  # the champion also scores every as_of after its training window
+    performance_margin: float = 0.05  # realised ROC AUC below test by more (RMSE: relative)
+    rate_gap: float = 0.15  # mean prediction vs actual, as a fraction of the actual
+    rate_window: int = 3  # matured as_ofs the rates are pooled over
+    retrain_on_signal: bool = False  # train only when the retrain signal (or the spec) says so
 
 
 @dataclass(frozen=True)
@@ -126,6 +139,7 @@ class ModelSpec:
     gates: tuple[str, ...] = ()
     quarantine: bool = False
     random_state: int = 0
+    monitoring: Monitoring = field(default_factory=Monitoring)
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -143,8 +157,14 @@ class ModelSpec:
         return self.task == "binary_classification"
 
     def fingerprint(self) -> str:
-        """Return a sha256 of the spec's content, stable across key order and formatting."""
-        canonical = json.dumps(asdict(self), sort_keys=True, default=str)
+        """Return a sha256 of the spec's content, stable across key order and formatting.
+
+        Monitoring settings are left out: they change what is watched, not what is trained, so
+        editing them must not make a new model version.
+        """
+        content = asdict(self)
+        content.pop("monitoring")
+        canonical = json.dumps(content, sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def resolve(self, columns: list[str] | tuple[str, ...]) -> ModelSpec:
@@ -302,6 +322,8 @@ class _Parser:
         drift = self.mapping(raw.get("drift"), "drift", {"moderate", "drift"})
         leakage = self.mapping(raw.get("leakage"), "leakage", {"max_single_feature_auc", "allow"})
         quality = self.mapping(raw.get("quality"), "quality", {"gates", "quarantine"})
+        monitoring = self.mapping(raw.get("monitoring"), "monitoring", {
+            "backfill", "performance_margin", "rate_gap", "rate_window", "retrain_on_signal"})
 
         default_metric = "roc_auc" if task == "binary_classification" else "rmse"
         selection = self.choice(
@@ -374,6 +396,17 @@ class _Parser:
             gates=tuple(self.gates(quality, label, name, raw)),
             quarantine=self.flag(quality.get("quarantine", False), "quality.quarantine"),
             random_state=random_state,
+            monitoring=Monitoring(
+                backfill=self.flag(monitoring.get("backfill", True), "monitoring.backfill"),
+                performance_margin=self.number(monitoring.get("performance_margin", 0.05),
+                                               "monitoring.performance_margin", 0, 1e9),
+                rate_gap=self.number(monitoring.get("rate_gap", 0.15), "monitoring.rate_gap",
+                                     0, 1e9),
+                rate_window=self.number(monitoring.get("rate_window", 3),
+                                        "monitoring.rate_window", 1, 1000, True),
+                retrain_on_signal=self.flag(monitoring.get("retrain_on_signal", False),
+                                            "monitoring.retrain_on_signal"),
+            ),
         )
 
     def features(self, raw: Any, target: str, entity_key: str, as_of: str | None):
@@ -450,10 +483,14 @@ class _Parser:
         if raw is None:
             return None
         value = self.mapping(raw, "label",
-                             {"mart", "events", "timestamp", "horizon_days", "where", "value"})
+                             {"mart", "events", "timestamp", "horizon_days", "where", "value",
+                              "absent"})
         for required in ("mart", "events", "timestamp", "horizon_days"):
             if required not in value:
                 raise self.fail(f"label.{required}", "a value (the field is required)")
+        if value.get("absent") and value.get("value") is not None:
+            raise self.fail("label.absent", "absent (1 when no event matches) or value (a sum), "
+                            "not both")
         return Label(
             mart=self.text(value["mart"], "label.mart"),
             events=self.text(value["events"], "label.events"),
@@ -461,6 +498,7 @@ class _Parser:
             horizon_days=self.number(value["horizon_days"], "label.horizon_days", 1, 100_000, True),
             where=self.text(value.get("where", "true"), "label.where"),
             value=None if value.get("value") is None else self.text(value["value"], "label.value"),
+            absent=self.flag(value.get("absent", False), "label.absent"),
         )
 
     def candidates(self, raw: Any, task: str) -> tuple[Candidate, ...]:

@@ -253,7 +253,10 @@ def fit(
         windows=windows,
         split_strategy=strategy,
         evaluation=tables,
-        reference_bins=drift.reference_bins(parts["train"], spec.numeric, spec.categorical),
+        reference_bins=pd.concat([
+            drift.reference_bins(parts["train"], spec.numeric, spec.categorical),
+            drift.prediction_bins(predictions["test"]),
+        ], ignore_index=True),
         latency_ms_per_1000=best["latency_ms_per_1000"],
         artifact_mb=best["artifact_mb"],
         meets_constraints=best["eligible"],

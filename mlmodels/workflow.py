@@ -30,7 +30,8 @@ def without(rows: Any, quarantined: list[Any] | None, spec: specs.ModelSpec) -> 
 
 
 def train(
-    training_set: Any, meta: dict[str, Any], quarantined: list[Any] | None = None
+    training_set: Any, meta: dict[str, Any], quarantined: list[Any] | None = None,
+    signal: Any = None,
 ) -> pd.DataFrame:
     """Train (or find unchanged) a version of the spec's model; return its registry rows.
 
@@ -40,6 +41,11 @@ def train(
         The model's training set relation.
     meta
         ``spec``, ``store`` and optionally ``pin``.
+    quarantined
+        Rows the gates quarantined (not trained on), or None.
+    signal
+        The model's retrain signal table from the previous build (see :func:`previous_table`),
+        or None. Only a spec with ``monitoring.retrain_on_signal`` reads it.
 
     Returns
     -------
@@ -48,17 +54,39 @@ def train(
     """
     spec = specs.load(meta["spec"])
     rows = training.rows_with_rule(without(training_set, quarantined, spec), spec)
-    return promotion.train_and_register(rows, spec, meta["store"], meta.get("pin") or None)
+    latest = None
+    if signal is not None and spec.as_of:
+        found = signal.order(f"{spec.as_of} desc").limit(1).df().to_dict(orient="records")
+        latest = found[0] if found else None
+    return promotion.train_and_register(rows, spec, meta["store"], meta.get("pin") or None,
+                                        latest)
+
+
+def previous_table(session: Any, this: Any, name: str) -> Any:
+    """Return the table ``name`` beside the running model (``dbt.this``), or None if absent.
+
+    For a model to read what a downstream model wrote in the previous build (the train step reads
+    the retrain signal) without a ``ref``, which would be a dependency cycle.
+    """
+    found = session.sql(
+        "select count(*) from information_schema.tables "
+        f"where table_catalog = '{this.database}' and table_schema = '{this.schema}' "
+        f"and table_name = '{name}'").fetchall()[0][0]
+    return session.sql(f'select * from "{this.database}"."{this.schema}"."{name}"') if found else None
 
 
 def score(
     training_set: Any, registered: Any, meta: dict[str, Any],
-    quarantined: list[Any] | None = None,
+    quarantined: list[Any] | None = None, already_scored: Any = None,
 ) -> pa.RecordBatchReader:
     """Score one as_of of the ``score`` split with the champion and the challengers (shadow).
 
     The as_of is ``meta["as_of"]`` (the ``score_as_of`` var) or, by default, the latest as_of of
-    the score split. Rows are streamed in Arrow record batches, so memory stays bounded.
+    the score split. With the spec's ``monitoring.backfill`` (the default), every as_of after the
+    champion's training window that the scores table does not hold yet is scored too, flagged
+    ``backfill``: drift and realised performance then have history from the first build, and
+    as_ofs already scored keep what was predicted at the time. No version scores an as_of inside
+    its own training window. Rows are streamed in Arrow record batches, so memory stays bounded.
 
     Parameters
     ----------
@@ -70,6 +98,8 @@ def score(
         ``spec``, ``store`` and optionally ``as_of``.
     quarantined
         Rows the gates quarantined (not scored), or None.
+    already_scored
+        The scores table as it is before this run (an incremental run), or None (the first run).
 
     Raises
     ------
@@ -77,17 +107,30 @@ def score(
         If the as_of has no rows in the score split.
     """
     spec = specs.load(meta["spec"])
-    rows = without(training_set, quarantined, spec).filter(f"{spec.split_column} = 'score'")
-    dates = sorted(str(r[0])[:10] for r in rows.project(spec.as_of).distinct().fetchall())
+    rows = without(training_set, quarantined, spec)
+    dates = as_of_dates(rows.filter(f"{spec.split_column} = 'score'"), spec.as_of)
     as_of = meta.get("as_of") or (dates[-1] if dates else None)
     if as_of not in dates:
         raise LookupError(
             f"model '{spec.name}': no rows to score at {spec.as_of} {as_of!r}; the score split "
             f"holds {dates or 'no rows'}"
         )
-    rows = rows.filter(f"{spec.as_of} = date '{as_of}'")
     scorers = scoring.registered_scorers(registered.df(), spec)
-    return scoring.score_registered(scorers, rows.to_arrow_reader(scoring.BATCH_ROWS), spec)
+    wanted = {as_of}
+    champion = scorers[0]
+    if spec.monitoring.backfill and champion.trained_through is not None:
+        held = set(as_of_dates(already_scored, spec.as_of)) if already_scored is not None else set()
+        after = rows.filter(f"{spec.as_of} > date '{champion.trained_through.date()}'")
+        wanted |= set(as_of_dates(after, spec.as_of)) - held
+    listed = ", ".join(f"date '{d}'" for d in sorted(wanted))
+    rows = rows.filter(f"{spec.as_of} in ({listed})").order(spec.as_of)
+    return scoring.score_registered(scorers, rows.to_arrow_reader(scoring.BATCH_ROWS), spec,
+                                    live_as_of=as_of)
+
+
+def as_of_dates(relation: Any, column: str) -> list[str]:
+    """Return the distinct dates of a relation's as_of column, sorted, as ``YYYY-MM-DD``."""
+    return sorted(str(r[0])[:10] for r in relation.project(column).distinct().fetchall())
 
 
 def evaluation(registry_table: Any, table: str) -> pd.DataFrame:

@@ -90,14 +90,27 @@ def failures(result) -> str:
     )
 
 
+# Where a project copy finds its copy of the mlmodels dbt package (tests may break its macros).
+PACKAGE_COPY = "../mlmodels_dbt"
+
+
 def new_warehouse(root: Path, customers: int = SMALL, seed: int = 7) -> Warehouse:
-    """Copy the project into root, generate demo data into a fresh DuckDB file there."""
+    """Copy the project and the dbt package into root, generate demo data into a fresh DuckDB file.
+
+    The copy's packages.yml points at its own copy of the package, so a test that breaks a macro
+    on purpose (``edit(PACKAGE_COPY + "/macros/...")``) never touches the repository's.
+    """
     project = root / "dbt_project"
     shutil.copytree(
-        REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs", "*.duckdb")
+        REPO / "dbt_project", project,
+        ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", "package-lock.yml",
+                                      "*.duckdb"),
     )
+    shutil.copytree(REPO / "mlmodels" / "dbt", root / "mlmodels_dbt")
+    (project / "packages.yml").write_text(f"packages:\n  - local: {PACKAGE_COPY}\n")
     shutil.copytree(REPO / "expectations", root / "expectations")
     warehouse = Warehouse(project=project, db=root / "warehouse.duckdb", artifacts=root / "artifacts")
+    warehouse.dbt("deps")
     with duckdb.connect(str(warehouse.db)) as con:
         demo.generate(con, customers=customers, seed=seed)
     return warehouse

@@ -15,7 +15,8 @@ def test_every_table_has_rows(built):
             "metrics", "curves", "confusion", "thresholds", "importances", "candidates",
             "learning_curve")],
         *[f"ml_{m}__{t}" for m in ("churn", "spend") for t in (
-            "training_set", "train", "scores", "predictions", "feature_drift")],
+            "training_set", "train", "scores", "predictions", "feature_drift",
+            "prediction_drift", "realised_performance", "retrain_signal")],
     ]:
         assert built.sql(f"select count(*) as n from {table}").n[0] > 0, table
 
@@ -51,11 +52,13 @@ def test_each_model_has_a_champion_that_beats_its_baselines(built):
 
 
 def test_scores_cover_the_score_split_and_equal_the_pipeline(built):
-    rows = built.sql("select * from ml_churn__training_set where split = 'score' and as_of_date ="
-                     " (select max(as_of_date) from ml_churn__training_set)")
-    scores = built.sql("select * from ml_churn__scores")
-    assert len(scores) == len(rows)  # by default a build scores the latest as_of
     row = built.sql("select * from ml_model_registry where model_name = 'churn'").iloc[0]
+    rows = built.sql("select * from ml_churn__training_set where as_of_date >"
+                     f" date '{row.train_to:%Y-%m-%d}'")
+    scores = built.sql("select * from ml_churn__scores")
+    # the latest as_of of the score split, and (backfill) every as_of after the training window
+    assert len(scores) == len(rows)
+    assert set(rows[rows.as_of_date == rows.as_of_date.max()].split) == {"score"}
     pipeline = registry.load_pipeline(row.artifact_uri, row.artifact_sha256, row.model_version)
     spec = features_of(specs.load(built.project / "ml" / "churn.yml"), row.to_dict())
     merged = rows.merge(scores, on=["customer_id", "as_of_date"], validate="one_to_one")
@@ -106,3 +109,23 @@ def test_sql_psi_equals_the_numpy_reference_definition(built):
     value = drift_rows[drift_rows.feature == "avg_order_value_30d"].set_index("as_of_date").psi
     assert value[value.index < "2024-09-01"].max() < 0.1
     assert value[value.index >= "2024-11-01"].min() > 0.2
+
+
+def test_the_retrain_signal_follows_the_price_change(built):
+    signal = built.sql("select * from ml_churn__retrain_signal order by as_of_date")
+    before = signal[signal.as_of_date < "2024-09-01"]
+    after = signal[signal.as_of_date >= "2024-11-01"]
+    assert len(before) >= 2 and not before.retrain_recommended.any()
+    assert after.drift_reason.all()
+    assert after.reasons.str.contains("avg_order_value_30d").all()
+
+
+def test_realised_performance_on_the_test_window_matches_the_registered_test_metrics(built):
+    realised = built.sql("select * from ml_churn__realised_performance where period = 'test'")
+    registered = built.sql("select metric, value from ml_evaluation__metrics where model_name ="
+                           " 'churn' and model = 'model' and split = 'test'")
+    registered = dict(zip(registered.metric, registered.value, strict=True))
+    # The same rows scored by the same model: pooled, the realised recall is the test recall.
+    recall = (realised.recall * realised.positives).sum() / realised.positives.sum()
+    assert recall == pytest.approx(registered["recall"], abs=1e-9)
+    assert realised.roc_auc.between(registered["roc_auc"] - 0.05, registered["roc_auc"] + 0.05).all()

@@ -89,7 +89,7 @@ def test_corrupted_data_stops_at_the_gate(clean, corruption, tmp_path):
     assert not result.success
     statuses = {r.node.name: str(r.status) for r in result.result.results}
     failing = {name for name, status in statuses.items() if status in {"error", "fail"}}
-    assert any(name.startswith("dq_gate_passes_dq_") for name in failing), failures(result)
+    assert any(name.startswith("mlmodels_dq_gate_passes_dq_") for name in failing), failures(result)
     # The evidence: the failed expectation, in the gate's table, naming suite and column.
     gate = warehouse.sql(f"select * from dq_{suite} where not success and severity = 'error'")
     hits = gate[gate.expectation == expectation]

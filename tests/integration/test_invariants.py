@@ -8,7 +8,7 @@ and the same check must catch it. That is how we know the checks can fail.
 import pandas as pd
 import pytest
 
-from tests.integration.helpers import new_warehouse
+from tests.integration.helpers import PACKAGE_COPY, new_warehouse
 
 pytestmark = pytest.mark.slow
 
@@ -19,17 +19,17 @@ HORIZON_DAYS = 90
 
 FEATURE_SABOTAGE = {
     "pit_window <= instead of <": (
-        "macros/pit_window.sql", "{{ ts }} < {{ window_end }}", "{{ ts }} <= {{ window_end }}"),
+        PACKAGE_COPY + "/macros/pit_window.sql", "{{ ts }} < {{ window_end }}", "{{ ts }} <= {{ window_end }}"),
     "asof join <= instead of <": (
-        "macros/asof_left_join.sql",
+        PACKAGE_COPY + "/macros/asof_left_join.sql",
         "and {{ alias }}.{{ right_ts }} < {{ left_ts }}\n{%- endmacro %}",
         "and {{ alias }}.{{ right_ts }} <= {{ left_ts }}\n{%- endmacro %}"),
 }
 LABEL_SABOTAGE = {
     "label window opens after as_of": (
-        "macros/label_window.sql", "{{ ts }} >= {{ as_of }}", "{{ ts }} > {{ as_of }}"),
+        PACKAGE_COPY + "/macros/label_window.sql", "{{ ts }} >= {{ as_of }}", "{{ ts }} > {{ as_of }}"),
     "label window closes after as_of + horizon": (
-        "macros/label_window.sql",
+        PACKAGE_COPY + "/macros/label_window.sql",
         "{{ ts }} < {{ dbt.dateadd('day', horizon_days, as_of) }}",
         "{{ ts }} <= {{ dbt.dateadd('day', horizon_days, as_of) }}"),
 }

@@ -30,17 +30,32 @@ def score_as_ofs(warehouse) -> dict[str, int]:
     return dict(zip(counts.d, counts.n, strict=True))
 
 
-def test_a_new_as_of_appends_and_a_rerun_replaces(warehouse):
-    latest = score_as_ofs(warehouse)
-    assert list(latest) == ["2025-06-01"]
+def test_the_first_run_backfills_every_as_of_after_the_training_window(warehouse):
+    scores = warehouse.sql(SCORES)
+    train_to = warehouse.sql("select train_to from ml_model_registry where model_name = 'churn'"
+                             " and status = 'champion'").train_to[0]
+    after = warehouse.sql("select cast(as_of_date as varchar) as d, count(*) as n from"
+                          f" ml_churn__training_set where as_of_date > date '{train_to:%Y-%m-%d}'"
+                          " group by 1 order by 1")
+    assert score_as_ofs(warehouse) == dict(zip(after.d, after.n, strict=True))
+    live = scores.as_of_date == scores.as_of_date.max()
+    assert not scores[live].backfill.any() and scores[~live].backfill.all()
+
+
+def test_a_rerun_replaces_its_as_of_and_keeps_every_other(warehouse):
+    before = warehouse.sql(SCORES)
     warehouse.build("--select", "ml_churn__scores", "--vars", EARLIER)
-    both = score_as_ofs(warehouse)
-    assert list(both) == ["2025-05-01", "2025-06-01"] and both["2025-06-01"] == latest["2025-06-01"]
-    before = warehouse.sql(SCORES).drop(columns="scored_at")
-    warehouse.build("--select", "ml_churn__scores", "--vars", EARLIER)  # the same as_of again
-    assert score_as_ofs(warehouse) == both
-    after = warehouse.sql(SCORES).drop(columns="scored_at")
-    assert after.equals(before)  # same rows, same scores, no duplicates
+    after = warehouse.sql(SCORES)
+    assert score_as_ofs(warehouse) == before.groupby(
+        before.as_of_date.dt.strftime("%Y-%m-%d")).size().to_dict()
+    rerun = after.as_of_date == "2025-05-01"
+    kept = before[before.as_of_date != "2025-05-01"].reset_index(drop=True)
+    assert after[~rerun].reset_index(drop=True).equals(kept)  # scored_at included: untouched
+    again = after[rerun].reset_index(drop=True)
+    old = before[before.as_of_date == "2025-05-01"].reset_index(drop=True)
+    assert again.drop(columns=["scored_at", "backfill"]).equals(
+        old.drop(columns=["scored_at", "backfill"]))  # same rows, same scores, no duplicates
+    assert not again.backfill.any() and (again.scored_at > old.scored_at).all()
     assert set(after.role) == {"champion"}
 
 
@@ -120,11 +135,11 @@ def test_docs_show_lineage_from_sources_to_predictions(warehouse):
     warehouse.dbt("docs generate")
     manifest = json.loads((warehouse.project / "target" / "manifest.json").read_text())
     parents = manifest["parent_map"]
-    seen, todo = set(), ["model.mlmodels.ml_churn__predictions"]
+    seen, todo = set(), ["model.mlmodels_demo.ml_churn__predictions"]
     while todo:
         node = todo.pop()
         if node not in seen:
             seen.add(node)
             todo += parents.get(node, [])
-    assert "source.mlmodels.demo.events" in seen
-    assert "model.mlmodels.dq_feat_customer__as_of" in seen  # the gate is on the path
+    assert "source.mlmodels_demo.demo.events" in seen
+    assert "model.mlmodels_demo.dq_feat_customer__as_of" in seen  # the gate is on the path

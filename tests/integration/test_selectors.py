@@ -7,6 +7,8 @@ pytestmark = pytest.mark.slow
 
 
 def selected(selector: str) -> set[str]:
+    project = ["--project-dir", str(REPO / "dbt_project"), "--profiles-dir", str(REPO), "--quiet"]
+    assert dbtRunner().invoke(["deps", *project]).success  # links the local mlmodels package
     result = dbtRunner().invoke([
         "ls", "--project-dir", str(REPO / "dbt_project"), "--profiles-dir", str(REPO),
         "--selector", selector, "--resource-type", "model", "--output", "name", "--quiet",

@@ -48,3 +48,11 @@ def test_tie_heavy_edges_leave_empty_buckets():
 def test_boolean_categories_are_spelled_as_the_warehouse_casts_them():
     bins = drift.reference_bins(pd.DataFrame({"flag": [True, False, True]}), [], ["flag"])
     assert sorted(bins.category) == ["false", "true"]
+
+
+def test_prediction_bins_are_deciles_of_the_test_scores():
+    scores = np.random.default_rng(0).beta(2, 5, 1000)
+    bins = drift.prediction_bins(np.append(scores, np.nan))
+    assert set(bins.feature) == {"score"} and set(bins.feature_type) == {"prediction"}
+    assert bins.reference_count.sum() == 1000 == bins.reference_total.iloc[0]
+    np.testing.assert_array_equal(bins.upper_edge[:-1], drift.decile_edges(scores)[1:-1])

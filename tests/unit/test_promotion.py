@@ -110,7 +110,11 @@ def test_champion_scores_as_champion_and_challengers_as_shadow(rows, tmp_path):
     scored = scoring.score_registered(scorers, reader, spec_with(GOOD)).read_all().to_pandas()
     assert scored.groupby("role").model_version.unique().map(list).to_dict() == {
         "champion": [good], "shadow": [scorers[1].model_version]}
-    assert (scored.groupby("role").size() == len(rows)).all()
+    # No version scores an as_of inside its own training window.
+    trained_through = pd.Timestamp(frame.train_to.max())
+    after = rows[rows.as_of_date > trained_through]
+    assert (scored.groupby("role").size() == len(after)).all()
+    assert scored.as_of_date.min() > trained_through
 
 
 def test_lift_and_gap_are_signed_by_the_metric_direction(rows, tmp_path):
@@ -133,3 +137,31 @@ def test_a_challenger_that_cannot_load_does_not_stop_the_champion(rows, tmp_path
     with pytest.warns(UserWarning, match=f"shadow scoring skipped: model version {broken.model_version}"):
         scorers = scoring.registered_scorers(frame, spec_with(GOOD))
     assert [(s.model_version, s.role) for s in scorers] == [(good, "champion")]
+
+
+def test_retrain_on_signal_trains_only_when_the_signal_or_the_spec_says_so(rows, tmp_path):
+    on_signal = {"retrain_on_signal": True}
+    first = train_and_register(rows, spec_with(WEAK, monitoring=on_signal), tmp_path)
+    assert len(first) == 1  # no champion yet: trains
+    changed = rows.assign(x2=rows.x2 + 1e-3)  # new data: a new version without the flag
+    quiet = {"model_version": first.model_version[0], "retrain_recommended": False,
+             "reasons": ""}
+    same = train_and_register(changed, spec_with(WEAK, monitoring=on_signal), tmp_path, None,
+                              quiet)
+    assert same.model_version.tolist() == first.model_version.tolist()
+    loud = {**quiet, "retrain_recommended": True, "reasons": "tier-1 feature drift"}
+    retrained = train_and_register(changed, spec_with(WEAK, monitoring=on_signal), tmp_path,
+                                   None, loud)
+    assert len(retrained) == 2
+    spec_changed = train_and_register(rows, spec_with(GOOD, monitoring=on_signal), tmp_path,
+                                      None, quiet)
+    assert len(spec_changed) == 3  # a spec edit trains without a signal
+    # The new versions reach champion only through the promotion rule.
+    assert (spec_changed.status == "champion").sum() == 1
+
+
+def test_without_the_flag_new_data_trains_whatever_the_signal(rows, tmp_path):
+    first = train_and_register(rows, spec_with(WEAK), tmp_path)
+    quiet = {"model_version": first.model_version[0], "retrain_recommended": False}
+    changed = rows.assign(x2=rows.x2 + 1e-3)
+    assert len(train_and_register(changed, spec_with(WEAK), tmp_path, None, quiet)) == 2

@@ -24,9 +24,10 @@ def test_new_writes_the_files_and_lists_the_model(tmp_path, capsys):
     assert scaffold.listed_models(project) == ["forecast"]
     written = sorted(p.name for p in (project / "models" / "ml" / "forecast").iterdir())
     assert written == ["_ml_forecast.yml", "ml_forecast__exports.py",
-                       "ml_forecast__feature_drift.sql", "ml_forecast__predictions.sql",
-                       "ml_forecast__scores.py", "ml_forecast__train.py",
-                       "ml_forecast__training_set.sql"]
+                       "ml_forecast__feature_drift.sql", "ml_forecast__prediction_drift.sql",
+                       "ml_forecast__predictions.sql", "ml_forecast__realised_performance.sql",
+                       "ml_forecast__retrain_signal.sql", "ml_forecast__scores.py",
+                       "ml_forecast__train.py", "ml_forecast__training_set.sql"]
     gates = sorted(p.name for p in (project / "models" / "quality").iterdir())
     assert "dq_ml_forecast__training_set.py" in gates and "dq_feat_customer__as_of.py" in gates
     assert scaffold.listed_models(project, "dq_gates") == [

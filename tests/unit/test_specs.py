@@ -126,3 +126,25 @@ def test_an_embargo_shorter_than_the_label_horizon_is_refused():
     with pytest.raises(specs.SpecError, match=r"split.embargo_days.*at least the label horizon"):
         specs.from_dict({**SPEC, "label": label, "split": {"embargo_days": 7}})
     assert specs.from_dict({**SPEC, "label": label, "split": {"embargo_days": 120}})
+
+
+def test_monitoring_defaults_errors_and_fingerprint():
+    spec = specs.from_dict(SPEC)
+    assert spec.monitoring == specs.Monitoring()
+    assert spec.monitoring.backfill and not spec.monitoring.retrain_on_signal
+    tuned = specs.from_dict({**SPEC, "monitoring": {"rate_gap": 0.3, "retrain_on_signal": True}})
+    assert tuned.monitoring.rate_gap == 0.3 and tuned.monitoring.retrain_on_signal
+    # What is watched is not what is trained: no new model version for a monitoring edit.
+    assert tuned.fingerprint() == spec.fingerprint()
+    with pytest.raises(specs.SpecError, match=r"monitoring\.rate_window"):
+        specs.from_dict({**SPEC, "monitoring": {"rate_window": 0}})
+    with pytest.raises(specs.SpecError, match="monitoring"):
+        specs.from_dict({**SPEC, "monitoring": {"retrain": True}})
+
+
+def test_label_absent_counts_windows_without_an_event():
+    label = {"mart": "m", "events": "e", "timestamp": "t", "horizon_days": 90}
+    spec = specs.from_dict({**SPEC, "label": {**label, "absent": True}})
+    assert spec.label.absent
+    with pytest.raises(specs.SpecError, match=r"label\.absent"):
+        specs.from_dict({**SPEC, "label": {**label, "absent": True, "value": "amount"}})

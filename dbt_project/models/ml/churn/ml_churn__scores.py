@@ -6,5 +6,7 @@ def model(dbt, session):
     dbt.config(materialized="incremental")
     # Wait for the gates: when one fails, dbt skips this model.
     gates = [dbt.ref("dq_feat_customer__as_of"), dbt.ref("dq_ml_churn__training_set")]  # noqa: F841
+    # What earlier runs scored (backfill scores only the as_ofs missing here).
+    held = session.sql(f"select * from {dbt.this}") if dbt.is_incremental else None
     meta = dbt.config.meta_get("mlmodels")
-    return workflow.score(dbt.ref("ml_churn__training_set"), dbt.ref("ml_churn__train"), meta)
+    return workflow.score(dbt.ref("ml_churn__training_set"), dbt.ref("ml_churn__train"), meta, already_scored=held)

@@ -6,4 +6,6 @@
     model_name='spend',
     as_of_col='as_of_date',
     moderate=0.1,
-    drift=0.2) }}
+    drift=0.2,
+    scores=ref('ml_spend__scores'),
+    entity_key='customer_id') }}

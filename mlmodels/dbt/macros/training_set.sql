@@ -2,19 +2,21 @@
 
     label_name is computed from `events` (rows for the same entity_key) inside the label window
     [as_of, as_of + horizon_days): 1 if any event matches `where` (value none), else the sum of
-    `value` over the matching events (0 when there are none). The label is null, and the split
+    `value` over the matching events (0 when there are none); with absent=true it is 1 when NO
+    event matches (churn as "no purchase in the window"). The label is null, and the split
     `score`, until the window has closed before the last event of `events` (observed time).
     `mlmodels new <name>` writes the call to this macro from the spec's label and split fields. -#}
 {% macro training_set(mart, events, entity_key, as_of, timestamp, horizon_days, label_name,
                       where='true', value=none, valid_periods=3, test_periods=3,
-                      embargo_days=none) -%}
+                      embargo_days=none, absent=false) -%}
     {{ return(adapter.dispatch('training_set', 'mlmodels')(
         mart, events, entity_key, as_of, timestamp, horizon_days, label_name, where, value,
-        valid_periods, test_periods, embargo_days)) }}
+        valid_periods, test_periods, embargo_days, absent)) }}
 {%- endmacro %}
 
 {% macro default__training_set(mart, events, entity_key, as_of, timestamp, horizon_days, label_name,
-                               where, value, valid_periods, test_periods, embargo_days) -%}
+                               where, value, valid_periods, test_periods, embargo_days,
+                               absent=false) -%}
 with label_events as (
     select
         {{ entity_key }} as label_entity,
@@ -41,7 +43,7 @@ labelled as (
                     select 1 from label_events
                     where label_events.label_entity = mart.{{ entity_key }}
                         and {{ mlmodels.label_window('label_events.label_at', 'mart.' ~ as_of, horizon_days) }}
-                ) then 1 else 0 end
+                ) then {{ 0 if absent else 1 }} else {{ 1 if absent else 0 }} end
             {%- else %}
                 coalesce((
                     select sum(label_events.label_value) from label_events

@@ -1,0 +1,202 @@
+{#- Population stability, per model version and as_of, against the reference bins a version
+    stored at training time (mlmodels.drift, fitted on the train split only).
+
+    Shares are (count + 1e-8) / n per side and psi = sum((cur - ref) * ln(cur / ref)): the
+    reference definition in mlmodels.drift.psi. Numeric buckets are [lower_edge, upper_edge) with
+    outer edges at -inf / +inf (numpy.histogram's rule) over non-null values; nulls are reported
+    beside the PSI as null_share. Categorical PSI is over the categories seen in training, and
+    unseen_share reports the rest: with smoothing alone an unseen category would dominate.
+
+    feature_psi: every feature of the version, over the rows the version scored at each as_of
+    (`scores` given) or, without scores, over every row after the version's training window.
+    The feature list comes from the reference bins at run time, so the spec stays the one place
+    that names features.
+    prediction_psi: the score distribution at each as_of against the version's scores of its
+    test split (bins of feature_type 'prediction'). -#}
+{% macro feature_psi(reference_bins, registry, rows, model_name, as_of_col='as_of_date',
+                     moderate=0.1, drift=0.2, scores=none, entity_key=none) -%}
+    {{ return(adapter.dispatch('feature_psi', 'mlmodels')(
+        reference_bins, registry, rows, model_name, as_of_col, moderate, drift, scores,
+        entity_key)) }}
+{%- endmacro %}
+
+{% macro default__feature_psi(reference_bins, registry, rows, model_name, as_of_col, moderate,
+                              drift, scores=none, entity_key=none) -%}
+{%- set features = [] -%}
+{%- if execute -%}
+    {%- set found = run_query(
+        "select distinct feature, feature_type from " ~ reference_bins
+        ~ " where model_name = '" ~ model_name ~ "'"
+        ~ " and feature_type in ('numeric', 'categorical') order by feature") -%}
+    {#- Only features the rows still have: an older version's feature may have left the mart. -#}
+    {%- set present = adapter.get_columns_in_relation(rows) | map(attribute='name') | list -%}
+    {%- set features = found.rows | selectattr(0, 'in', present) | list -%}
+{%- endif -%}
+{%- if scores is not none %}
+    {%- set current_rows -%}
+    select scored.model_version, rows_in.*
+    from {{ rows }} as rows_in
+    inner join (
+        select distinct model_version, {{ entity_key }}, {{ as_of_col }} from {{ scores }}
+        where model_name = '{{ model_name }}'
+    ) as scored
+        on scored.{{ entity_key }} = rows_in.{{ entity_key }}
+        and scored.{{ as_of_col }} = rows_in.{{ as_of_col }}
+    {%- endset %}
+{%- else %}
+    {%- set current_rows -%}
+    select versions.model_version, rows_in.*
+    from {{ rows }} as rows_in
+    inner join (
+        select model_version, train_to from {{ registry }} where model_name = '{{ model_name }}'
+    ) as versions
+        on rows_in.{{ as_of_col }} > versions.train_to
+    {%- endset %}
+{%- endif %}
+{{ mlmodels.psi_over_bins(reference_bins, current_rows, features, model_name, as_of_col,
+                          moderate, drift, ['numeric', 'categorical']) }}
+{%- endmacro %}
+
+
+{% macro prediction_psi(reference_bins, scores, model_name, as_of_col='as_of_date',
+                        moderate=0.1, drift=0.2) -%}
+    {{ return(adapter.dispatch('prediction_psi', 'mlmodels')(
+        reference_bins, scores, model_name, as_of_col, moderate, drift)) }}
+{%- endmacro %}
+
+{% macro default__prediction_psi(reference_bins, scores, model_name, as_of_col, moderate,
+                                 drift) -%}
+{%- set current_rows -%}
+    select model_version, {{ as_of_col }}, score
+    from {{ scores }}
+    where model_name = '{{ model_name }}'
+{%- endset -%}
+{{ mlmodels.psi_over_bins(reference_bins, current_rows, [('score', 'prediction')], model_name,
+                          as_of_col, moderate, drift, ['prediction']) }}
+{%- endmacro %}
+
+
+{#- The shared PSI arithmetic: `current_rows` (SQL with model_version, the as_of and the feature
+    columns) binned against the bins of `features` ((name, feature_type) pairs; 'categorical'
+    matches on the category, every other type on [lower_edge, upper_edge)). -#}
+{% macro psi_over_bins(reference_bins, current_rows, features, model_name, as_of_col, moderate,
+                       drift, feature_types) -%}
+{%- if features | length == 0 %}
+select
+    cast(null as varchar) as model_name, cast(null as varchar) as model_version,
+    cast(null as varchar) as feature, cast(null as varchar) as feature_type,
+    cast(null as date) as {{ as_of_col }}, cast(null as double) as psi,
+    cast(null as varchar) as status, cast(null as bigint) as reference_total,
+    cast(null as bigint) as current_total, cast(null as double) as null_share,
+    cast(null as double) as unseen_share
+where false
+{%- else %}
+with bins as (
+    select * from {{ reference_bins }}
+    where model_name = '{{ model_name }}'
+        and feature_type in ('{{ feature_types | join("', '") }}')
+),
+
+current_rows as (
+    {{ current_rows }}
+),
+
+current_counts as (
+    {%- for feature, feature_type in features %}
+    select
+        current_rows.model_version,
+        '{{ feature }}' as feature,
+        current_rows.{{ as_of_col }},
+        bins.bin_index,
+        count(*) as current_count
+    from current_rows
+    inner join bins
+        on bins.model_version = current_rows.model_version
+        and bins.feature = '{{ feature }}'
+        {%- if feature_type == 'categorical' %}
+        and cast(current_rows.{{ adapter.quote(feature) }} as varchar) = bins.category
+        {%- else %}
+        and current_rows.{{ adapter.quote(feature) }} >= bins.lower_edge
+        and current_rows.{{ adapter.quote(feature) }} < bins.upper_edge
+        {%- endif %}
+    group by current_rows.model_version, current_rows.{{ as_of_col }}, bins.bin_index
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+current_totals as (
+    {%- for feature, feature_type in features %}
+    select
+        model_version,
+        '{{ feature }}' as feature,
+        {{ as_of_col }},
+        count(*) as row_count,
+        count({{ adapter.quote(feature) }}) as non_null_count
+    from current_rows
+    group by model_version, {{ as_of_col }}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+shares as (
+    select
+        totals.model_version,
+        totals.feature,
+        bins.feature_type,
+        totals.{{ as_of_col }},
+        bins.reference_total,
+        totals.row_count,
+        totals.non_null_count,
+        sum(coalesce(counts.current_count, 0))
+            over (partition by totals.model_version, totals.feature, totals.{{ as_of_col }})
+            as binned_count,
+        (bins.reference_count + 1e-8) / bins.reference_total as reference_share,
+        coalesce(counts.current_count, 0) as current_count
+    from current_totals as totals
+    inner join bins
+        on bins.model_version = totals.model_version and bins.feature = totals.feature
+    left join current_counts as counts
+        on counts.model_version = totals.model_version
+        and counts.feature = totals.feature
+        and counts.{{ as_of_col }} = totals.{{ as_of_col }}
+        and counts.bin_index = bins.bin_index
+),
+
+psi as (
+    select
+        model_version,
+        feature,
+        feature_type,
+        {{ as_of_col }},
+        max(reference_total) as reference_total,
+        max(binned_count) as current_total,
+        max(1.0 - non_null_count * 1.0 / nullif(row_count, 0)) as null_share,
+        max(1.0 - binned_count * 1.0 / nullif(non_null_count, 0)) as unseen_share,
+        sum(
+            ((current_count + 1e-8) / nullif(binned_count, 0) - reference_share)
+            * ln(((current_count + 1e-8) / nullif(binned_count, 0)) / reference_share)
+        ) as psi
+    from shares
+    group by model_version, feature, feature_type, {{ as_of_col }}
+)
+
+select
+    '{{ model_name }}' as model_name,
+    model_version,
+    feature,
+    feature_type,
+    {{ as_of_col }},
+    psi,
+    case
+        when psi is null then null
+        when psi < {{ moderate }} then 'stable'
+        when psi < {{ drift }} then 'moderate'
+        else 'drift'
+    end as status,
+    reference_total,
+    current_total,
+    null_share,
+    case when feature_type = 'categorical' then unseen_share end as unseen_share
+from psi
+{%- endif %}
+{%- endmacro %}

@@ -1,0 +1,363 @@
+import html
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlmodels import cli, model_report, report
+
+AS_OF = pd.date_range("2025-01-01", periods=6, freq="MS")
+FEATURES = {"x1": "numeric", "x2": "numeric", "colour": "categorical", "a<b>&c": "numeric"}
+HOSTILE_REASON = "beats the rule <script>alert('x')</script>"
+
+
+def _registry_row(name: str, version: str, status: str, trained_at: str, task: str) -> dict:
+    classifier = task == "binary_classification"
+    return {
+        "model_name": name, "model_version": version, "status": status,
+        "reason": HOSTILE_REASON, "trained_at": pd.Timestamp(trained_at),
+        "promoted_at": pd.Timestamp(trained_at), "task": task, "spec_hash": "ab" * 32,
+        "split_strategy": "time",
+        "estimator": "logistic_regression" if classifier else "ridge",
+        "params": '{"C": 1.0, "max_iter": 1000}' if classifier else '{"alpha": 10.0}',
+        "numeric_features": '["x1", "x2", "a<b>&c"]', "categorical_features": '["colour"]',
+        "train_from": pd.Timestamp("2024-01-01"), "train_to": pd.Timestamp("2024-06-01"),
+        "train_rows": 1200, "valid_from": pd.Timestamp("2024-08-01"),
+        "valid_to": pd.Timestamp("2024-08-01"), "valid_rows": 200,
+        "test_from": pd.Timestamp("2024-10-01"), "test_to": pd.Timestamp("2024-12-01"),
+        "test_rows": 600, "fit_rows": 1200, "fit_from": pd.Timestamp("2024-01-01"),
+        "fit_to": pd.Timestamp("2024-06-01"),
+        "selection_metric": "roc_auc" if classifier else "rmse",
+        "train_score": 0.81, "valid_score": 0.78, "test_score": 0.79,
+        "threshold": 0.35 if classifier else None,
+        "success_metric": "recall" if classifier else "r2", "success_target": 0.5,
+        "success_value": 0.71, "met_criterion": True, "beat_rule": True,
+    }
+
+
+def _metrics(name: str, version: str, task: str) -> list[dict]:
+    names = (["roc_auc", "pr_auc", "log_loss", "recall", "actual_rate"]
+             if task == "binary_classification" else ["rmse", "mae", "r2"])
+    rows = []
+    for split in ["train", "valid", "test"]:
+        for model, lift in [("model", 0.1), ("prior", 0.0), ("linear", 0.05), ("rule", 0.02)]:
+            for metric in names:
+                value = 0.2 if metric == "actual_rate" else 0.6 + lift
+                if metric in {"log_loss", "rmse", "mae"}:
+                    value = 1.0 - lift
+                rows.append({"model_name": name, "model_version": version, "model": model,
+                             "split": split, "metric": metric, "value": value})
+    return rows
+
+
+def _curves(name: str, version: str) -> list[dict]:
+    rows = []
+    grid = np.linspace(0, 1, 11)
+    for split in ["valid", "test"]:
+        for x in grid:
+            rows.append({"curve": "roc", "split": split, "x": x, "y": x**0.5,
+                         "threshold": 1 - x, "rows": None})
+            rows.append({"curve": "pr", "split": split, "x": x, "y": 1 - 0.8 * x,
+                         "threshold": 1 - x, "rows": None})
+        for x in grid[1::2]:
+            rows.append({"curve": "calibration", "split": split, "x": x, "y": x * 0.9,
+                         "threshold": None, "rows": 40.0})
+    return [{"model_name": name, "model_version": version, **row} for row in rows]
+
+
+def _thresholds(name: str, version: str) -> list[dict]:
+    rows = []
+    for t in np.round(np.arange(0.01, 1.0, 0.01), 2).tolist():
+        tp = round(40 * (1 - t))
+        fp = round(160 * (1 - t) ** 2)
+        rows.append({"model_name": name, "model_version": version, "threshold": t,
+                     "precision": tp / max(tp + fp, 1), "recall": tp / 40,
+                     "f1": 2 * tp / (2 * tp + fp + (40 - tp)),
+                     "predicted_positive_rate": (tp + fp) / 200, "tp": tp, "fp": fp,
+                     "tn": 160 - fp, "fn": 40 - tp, "expected_cost": fp + 5.0 * (40 - tp),
+                     "net_value": 3.0 * tp - fp})
+    return rows
+
+
+def _feature_drift(name: str, version: str, features: dict[str, str]) -> list[dict]:
+    rows = []
+    for i, date in enumerate(AS_OF):
+        for j, (feature, kind) in enumerate(features.items()):
+            psi = 0.02 + 0.06 * i * j  # x1 stays stable, the later features drift
+            rows.append({
+                "model_name": name, "model_version": version, "feature": feature,
+                "feature_type": kind, "as_of_date": date.date(), "psi": psi,
+                "status": "drift" if psi >= 0.2 else "moderate" if psi >= 0.1 else "stable",
+                "reference_total": 1200, "current_total": 200, "null_share": 0.01,
+                "unseen_share": 0.0 if kind == "categorical" else None,
+            })
+    return rows
+
+
+def _monitoring(name: str, version: str, task: str) -> dict[str, list[dict]]:
+    keys = {"model_name": name, "model_version": version}
+    prediction = [{**keys, "as_of_date": d.date(), "psi": 0.03 * i, "status": "stable",
+                   "reference_total": 600, "current_total": 200} for i, d in enumerate(AS_OF)]
+    classifier = task == "binary_classification"
+    realised = [{
+        **keys, "as_of_date": d.date(), "period": "month", "labelled_rows": 200,
+        "positives": 40, "actual_rate": 0.2, "predicted_rate": 0.22,
+        "predicted_positive_share": 0.3,
+        "roc_auc": 0.8 - 0.02 * i if classifier else None,
+        "pr_auc": 0.5 - 0.02 * i if classifier else None,
+        "precision": 0.4 if classifier else None, "recall": 0.7 if classifier else None,
+        "f1": 0.5 if classifier else None, "threshold": 0.35 if classifier else None,
+        "rmse": None if classifier else 1.0 + 0.1 * i, "mae": None if classifier else 0.8,
+        "r2": None if classifier else 0.5, "mean_prediction": 0.22, "mean_actual": 0.2,
+    } for i, d in enumerate(AS_OF[:-2])]  # the last months' labels have not matured
+    retrain = [{
+        **keys, "as_of_date": d.date(), "retrain_recommended": i == len(AS_OF) - 1,
+        "reasons": "tier-1 drift: x2 (PSI 0.32)" if i == len(AS_OF) - 1 else "",
+        "max_tier1_psi": 0.06 * i, "realised_auc": 0.8 - 0.02 * i, "test_auc": 0.8,
+        "rolling_predicted_rate": 0.22, "rolling_actual_rate": 0.2,
+    } for i, d in enumerate(AS_OF)]
+    return {"prediction_drift": prediction, "realised_performance": realised,
+            "retrain_signal": retrain}
+
+
+def build_warehouse(path: Path, monitoring: bool = True, schema: str = "main") -> Path:
+    """Write a DuckDB file with the tables the report reads, for models toy and toy_reg.
+
+    toy (a classifier) has a rejected older version v1 and the champion v2; toy_reg is a
+    regression champion r1. Only v2 and r1 have evaluation and monitoring rows.
+    """
+    classifier, regression = "binary_classification", "regression"
+    tables: dict[str, list[dict]] = {
+        "ml_model_registry": [
+            _registry_row("toy", "v1", "rejected", "2025-01-02 06:00", classifier),
+            _registry_row("toy", "v2", "champion", "2025-01-01 06:00", classifier),
+            _registry_row("toy_reg", "r1", "champion", "2025-01-01 06:00", regression),
+        ],
+        "ml_evaluation__metrics": _metrics("toy", "v2", classifier)
+        + _metrics("toy_reg", "r1", regression),
+        "ml_evaluation__curves": _curves("toy", "v2"),
+        "ml_evaluation__confusion": [
+            {"model_name": "toy", "model_version": "v2", "split": split, "threshold": 0.35,
+             "tp": 30, "fp": 50, "tn": 110, "fn": 10} for split in ["valid", "test"]],
+        "ml_evaluation__thresholds": _thresholds("toy", "v2"),
+        "ml_evaluation__importances": [
+            {"model_name": m, "model_version": v, "feature": f, "importance_mean": mean,
+             "importance_std": 0.01}
+            for m, v in [("toy", "v2"), ("toy_reg", "r1")]
+            for f, mean in zip(FEATURES, [0.2, 0.05, 0.01, -0.004], strict=True)],
+        "ml_toy__feature_drift": _feature_drift("toy", "v2", FEATURES),
+        "ml_toy_reg__feature_drift": _feature_drift("toy_reg", "r1", FEATURES),
+    }
+    if monitoring:
+        for model, version, task in [("toy", "v2", classifier), ("toy_reg", "r1", regression)]:
+            for suffix, rows in _monitoring(model, version, task).items():
+                tables[f"ml_{model}__{suffix}"] = rows
+    with duckdb.connect(str(path)) as con:
+        con.execute(f"create schema if not exists {schema}")
+        for table, rows in tables.items():
+            con.register("rows_frame", pd.DataFrame(rows))
+            con.execute(f"create table {schema}.{table} as select * from rows_frame")
+            con.unregister("rows_frame")
+    return path
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    return build_warehouse(tmp_path_factory.mktemp("warehouse") / "wh.duckdb")
+
+
+@pytest.fixture
+def db(built, tmp_path) -> Path:
+    """A copy of the warehouse that a test may change."""
+    return Path(shutil.copy(built, tmp_path / "wh.duckdb"))
+
+
+def _write(db: Path, out: Path, model: str = "toy", **kwargs) -> str:
+    with duckdb.connect(str(db), read_only=True) as con:
+        path = model_report.write_model_report(con, model, out, **kwargs)
+    return path.read_text()
+
+
+def _section(page: str, anchor: str) -> str:
+    return page.split(f'id="{anchor}"')[1].split("<h2")[0]
+
+
+def test_page_has_every_section_with_its_charts(db, tmp_path):
+    with duckdb.connect(str(db), read_only=True) as con:
+        path = model_report.write_model_report(con, "toy", tmp_path / "reports")
+    assert path == tmp_path / "reports" / "toy" / "v2.html"  # the champion, not the latest
+    page = path.read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    for heading in ["Metrics against the baselines", "Evaluation", "Feature drift",
+                    "Prediction drift", "Realised performance", "Retraining signal"]:
+        assert f">{heading}</h2>" in page
+    assert model_report.NOT_AVAILABLE not in page
+    assert 'class="badge champion"' in page
+    assert "logistic_regression" in page and "C=1.0, max_iter=1000" in page
+    assert "3 numeric, 1 categorical" in page
+    assert "recall &gt;= 0.5: 0.71 (met)" in page
+    assert re.search(r"<td>test</td><td>2024-10-01</td><td>2024-12-01</td>"
+                     r'<td class="num">600</td>', page)
+    evaluation = _section(page, "evaluation-curves")
+    for title in ["ROC curve", "Precision-recall curve", "Calibration", "Permutation importance"]:
+        assert f'aria-label="{title}"' in evaluation
+    assert evaluation.count("<polyline") == 6  # roc, pr and calibration for valid and test
+    assert evaluation.count('<table class="confusion">') == 2
+    assert "Prediction drift" in _section(page, "prediction-drift")
+    assert _section(page, "realised-performance").count("<polyline") == 2  # roc_auc, pr_auc
+    assert "test roc_auc 0.7" in _section(page, "realised-performance")
+
+
+def test_metrics_table_puts_the_model_beside_each_baseline(db, tmp_path):
+    metrics = _section(_write(db, tmp_path), "evaluation-metrics")
+    header = re.search(r"<thead>(.*?)</thead>", metrics).group(1)
+    assert re.findall(r"<th>([^<]+)</th>", header) == [
+        "Split", "Metric", "model", "prior", "linear", "rule", "Model vs best baseline"]
+    assert '<td rowspan="5">valid</td>' in metrics
+    # roc_auc: model 0.7 against the best baseline (linear) 0.65; log_loss is lower-is-better.
+    assert '<tr class="selected"><td rowspan="5">train</td><td>roc_auc</td>' in metrics
+    assert '<td class="num better">+0.05</td>' in metrics
+    assert '<td class="num better">-0.05</td>' in metrics
+
+
+def test_heatmap_has_a_cell_per_feature_and_date(db, tmp_path):
+    drift = _section(_write(db, tmp_path), "feature-drift")
+    assert drift.count('<g class="cell"') == len(FEATURES) * len(AS_OF)
+    for feature in FEATURES:
+        escaped = html.escape(feature)
+        cells = re.findall(rf"<title>{re.escape(escaped)} on (\d{{4}}-\d\d-\d\d): PSI", drift)
+        assert cells == [d.strftime("%Y-%m-%d") for d in AS_OF]
+    assert {"stable", "moderate", "drift"} <= set(re.findall(r'data-band="(\w+)"', drift))
+    # The worst feature comes first; x1 never drifts and comes last among equals.
+    labels = re.findall(r'text-anchor="end">([^<]+)</text>', drift)
+    assert labels[0] == html.escape("a<b>&c") and labels[-1] == "x1"
+    assert "On 2025-06-01: 3 of 4 features drift" in drift
+
+
+def test_threshold_table_marks_the_registered_threshold(db, tmp_path):
+    evaluation = _section(_write(db, tmp_path), "evaluation-curves")
+    rows = re.findall(r'<tr class="registered"><td class="num">([^<]+)</td>', evaluation)
+    assert rows == ["0.35"]
+    assert "registered threshold 0.35" in evaluation
+    shown = len(re.findall(r"<tr(?: class=\"registered\")?><td class=\"num\">0\.\d+</td>",
+                           evaluation))
+    assert 15 <= shown <= 25  # a readable subset of the 99 rows
+    assert "counted on the 200 valid rows" in evaluation
+
+
+def test_retrain_rows_recommended_are_highlighted(db, tmp_path):
+    retrain = _section(_write(db, tmp_path), "retrain-signal")
+    assert retrain.count('<tr class="fail-error">') == 1
+    assert ("retraining recommended</span> on 2025-06-01, the latest as_of_date: "
+            "tier-1 drift: x2 (PSI 0.32)") in retrain
+
+
+def test_missing_or_empty_monitoring_tables_are_not_available_yet(tmp_path):
+    db = build_warehouse(tmp_path / "wh.duckdb", monitoring=False)
+    with duckdb.connect(str(db)) as con:
+        con.execute("delete from ml_toy__feature_drift")
+        con.execute("drop table ml_evaluation__importances")
+    page = _write(db, tmp_path / "out")
+    for anchor, table in [("prediction-drift", "ml_toy__prediction_drift"),
+                          ("realised-performance", "ml_toy__realised_performance"),
+                          ("retrain-signal", "ml_toy__retrain_signal")]:
+        section = _section(page, anchor)
+        assert f"not available yet: <code>main.{table}</code> does not exist" in section
+        assert "<svg" not in section
+    assert ("not available yet: <code>main.ml_toy__feature_drift</code> has no rows for this "
+            "version") in _section(page, "feature-drift")
+    assert "not available yet: <code>main.ml_evaluation__importances</code>" in page
+    assert 'aria-label="ROC curve"' in page  # the tables that exist still show
+
+
+def test_tables_without_the_columns_read_are_not_available_yet(db, tmp_path):
+    with duckdb.connect(str(db)) as con:
+        con.execute("alter table ml_toy__prediction_drift drop column psi")
+    page = _write(db, tmp_path, as_of_column="snapshot_date")
+    assert ("not available yet: <code>main.ml_toy__prediction_drift</code> has no column "
+            "snapshot_date, psi") in page
+    for anchor in ["feature-drift", "realised-performance", "retrain-signal"]:
+        assert "has no column snapshot_date." in _section(page, anchor)
+    assert 'aria-label="ROC curve"' in page
+
+
+def test_regression_skips_the_classifier_charts(db, tmp_path):
+    page = _write(db, tmp_path, model="toy_reg")
+    assert "ROC curve" not in page and '<table class="confusion">' not in page
+    assert "this is a regression model" in page
+    assert "Threshold</th>" not in page  # no decision threshold row in the header
+    realised = _section(page, "realised-performance")
+    assert 'aria-label="Realised rmse"' in realised
+    assert "test rmse 0.9" in realised
+    assert "<th>roc_auc</th>" not in realised  # all-null columns are left out
+
+
+def test_text_is_escaped_and_nothing_is_loaded_from_outside(db, tmp_path):
+    page = _write(db, tmp_path)
+    assert "<script" not in page.lower()
+    assert html.escape(HOSTILE_REASON) in page
+    assert "a<b>&c" not in page and "a&lt;b&gt;&amp;c" in page
+    assert "http://" not in page and "https://" not in page
+    assert "<link" not in page.lower() and "@import" not in page and "url(" not in page
+    assert "<img" not in page.lower() and "src=" not in page
+
+
+def test_version_default_explicit_and_unknown(db, tmp_path):
+    with duckdb.connect(str(db)) as con:
+        assert "version <code>v1</code>" in model_report.render_model_report(con, "toy", "v1")
+        con.execute("update ml_model_registry set status = 'retired' where model_version = 'v2'")
+        # Without a champion, the version trained last.
+        assert "version <code>v1</code>" in model_report.render_model_report(con, "toy")
+        with pytest.raises(ValueError, match="no version 'v9'"):
+            model_report.render_model_report(con, "toy", "v9")
+        with pytest.raises(ValueError, match=r"not in main\.ml_model_registry"):
+            model_report.render_model_report(con, "nope")
+        with pytest.raises(ValueError, match="plain name"):
+            model_report.write_model_report(con, "toy", tmp_path, version="../../etc")
+
+
+def test_v1_without_evaluation_rows_still_renders(db, tmp_path):
+    page = _write(db, tmp_path, version="v1")
+    assert 'class="badge rejected"' in page
+    assert page.count("has no rows for this version") == 9  # 5 evaluation + 4 monitoring
+
+
+def test_other_schema_and_missing_registry(tmp_path):
+    db = build_warehouse(tmp_path / "wh.duckdb", schema="analytics")
+    page = _write(db, tmp_path / "out", schema="analytics")
+    assert "<code>analytics</code>" in page and model_report.NOT_AVAILABLE not in page
+    with duckdb.connect(str(db), read_only=True) as con, pytest.raises(
+            ValueError, match=r"no table main\.ml_model_registry"):
+        model_report.render_model_report(con, "toy")
+
+
+def test_write_is_atomic(db, tmp_path, monkeypatch):
+    out = tmp_path / "reports"
+    first = _write(db, out)
+    _write(db, out)
+    folder = out / "toy"
+    assert [p.name for p in folder.iterdir()] == ["v2.html"]
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(report.os, "replace", broken)
+    with duckdb.connect(str(db)) as con:
+        con.execute("update ml_model_registry set reason = 'changed'")
+        with pytest.raises(OSError, match="disk full"):
+            model_report.write_model_report(con, "toy", out)
+    assert [p.name for p in folder.iterdir()] == ["v2.html"]
+    assert (folder / "v2.html").read_text() == first
+
+
+def test_cli_report_writes_and_prints_the_path(db, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli.main(["report", "toy", "--db", str(db), "--out", str(out), "--version", "v1"]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote {out / 'toy' / 'v1.html'}"
+    assert cli.main(["report", "nope", "--db", str(db), "--out", str(out)]) == 2
+    assert "not in main.ml_model_registry" in capsys.readouterr().err
+    assert cli.main(["report", "toy", "--db", str(tmp_path / "none.duckdb")]) == 1
