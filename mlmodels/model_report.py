@@ -24,7 +24,16 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from mlmodels.report import _CSS, _e, _is_missing, _number, _text, _truthy, _write_atomic
+from mlmodels.report import (
+    _CSS,
+    _e,
+    _is_missing,
+    _number,
+    _page_head,
+    _text,
+    _truthy,
+    _write_atomic,
+)
 from mlmodels.specs import HIGHER_IS_BETTER, TASK_METRICS
 
 NOT_AVAILABLE = "not available yet"
@@ -282,14 +291,7 @@ def _page(source: _Source, registered: dict[str, Any]) -> str:
     ]
     toc = "".join(f'<a href="#{anchor}">{_e(heading)}</a>' for anchor, heading, _ in sections)
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)}</title>",
-        f"<style>{_CSS}{_MODEL_CSS}</style>",
-        "</head>",
+        *_page_head(title, _CSS + _MODEL_CSS),
         "<body>",
         _header(source, registered),
         f'<nav class="toc">{toc}</nav>',

@@ -117,14 +117,7 @@ def render_report(
     """Return the HTML text of the page :func:`write_report` writes."""
     suites = _suite_summaries(results)
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)}</title>",
-        f"<style>{_CSS}</style>",
-        "</head>",
+        *_page_head(title, _CSS),
         "<body>",
         f"<h1>{_e(title)}</h1>",
     ]
@@ -190,6 +183,20 @@ class _Suite:
         if self.count("error"):
             return "failed"
         return "warning" if any(e.failed for e in self.expectations) else "passed"
+
+
+def _page_head(title: str, css: str) -> list[str]:
+    """Return the lines that open a self-contained page: doctype, charset, title, style."""
+    return [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_e(title)}</title>",
+        f"<style>{css}</style>",
+        "</head>",
+    ]
 
 
 def _suite_summaries(results: pd.DataFrame) -> list[_Suite]:

@@ -470,7 +470,10 @@ def init(project: str | Path) -> list[str]:
         raise ScaffoldError(f"{project.resolve()} is not a dbt project (no dbt_project.yml)")
     done = []
     package = Path(__file__).resolve().parent / "dbt"
-    local = os.path.relpath(package, project.resolve())
+    # Relative when the two share a folder below the root (a checkout or venv beside the project),
+    # so the file travels with the repository; absolute otherwise.
+    shared = os.path.commonpath([package, project.resolve()])
+    local = str(package) if shared == os.sep else os.path.relpath(package, project.resolve())
     packages = project / "packages.yml"
     text = packages.read_text() if packages.is_file() else ""
     if local not in text and str(package) not in text:

@@ -210,7 +210,7 @@ def run_lab(root: Path, sabotage: str | None = None, select: str | None = None):
     try:
         common = ["--project-dir", str(project), "--profiles-dir", str(REPO), "--quiet"]
         assert dbtRunner().invoke(["deps", *common]).success
-        result = dbtRunner().invoke(["run", *common, *(["--select", select] if select else [])])
+        result = dbtRunner().invoke(["run", *common, "--select", select or "package:lab"])
         assert result.success, failures(result)
     finally:
         env.undo()

@@ -25,6 +25,7 @@ select
     {%- for attribute in attributes %}
     rows_in.{{ attribute }},
     {%- endfor %}
+    scores.backfill,
     scores.scored_at
 from {{ scores }} as scores
 -- left join: a rebuilt training set that no longer holds an old as_of drops no prediction

@@ -8,4 +8,7 @@ select * from {{ ref('dq_' ~ gate) }}
 where run_at > (select coalesce(max(run_at), timestamp '1900-01-01') from {{ this }})
 {%- endif %}
 {% if not loop.last %}union all{% endif %}
+{%- else %}
+-- no gate yet (var dq_gates is empty): an empty history
+select cast(null as varchar) as suite, cast(null as timestamp) as run_at where false
 {%- endfor %}

@@ -4,4 +4,11 @@
 {%- for model_name in var('ml_models') %}
 select * from {{ ref('ml_' ~ model_name ~ '__train') }}
 {% if not loop.last %}union all{% endif %}
+{%- else %}
+-- no model yet (var ml_models is empty): an empty registry
+select
+    cast(null as varchar) as model_name, cast(null as varchar) as model_version,
+    cast(null as varchar) as status, cast(null as varchar) as artifact_uri,
+    cast(null as date) as train_to
+where false
 {%- endfor %}

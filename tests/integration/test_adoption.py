@@ -1,0 +1,206 @@
+"""A team's own dbt-duckdb project adopts mlmodels by the README's steps, from nothing to drift.
+
+The project is written here from scratch (not a copy of dbt_project/): its own source table, its
+own staging model and its own point-in-time mart. Then, as the README says: `mlmodels init`,
+`dbt deps`, a spec in ml/, `mlmodels new`, a first build of the mart, `mlmodels draft-suite`, and
+`dbt build`, which trains, gates, scores and monitors.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlmodels import scaffold
+
+pytestmark = pytest.mark.slow
+
+FILES = {
+    "dbt_project.yml": """\
+        name: shop
+        version: "1.0.0"
+        config-version: 2
+        profile: shop
+        models:
+          shop:
+            +materialized: table
+        """,
+    "profiles.yml": """\
+        shop:
+          target: dev
+          outputs:
+            dev:
+              type: duckdb
+              path: "{{ env_var('SHOP_DB') }}"
+              threads: 2
+        """,
+    "models/sources.yml": """\
+        sources:
+          - name: shop
+            schema: shop
+            tables:
+              - name: orders
+        """,
+    "models/stg_shop__orders.sql": """\
+        select distinct customer_id, cast(ordered_at as timestamp) as ordered_at, amount
+        from {{ source('shop', 'orders') }}
+        where amount > 0
+        """,
+    # Active customers (an order in the 180 days before the as_of) and what they did before it.
+    "models/feat_shop_customer__as_of.sql": """\
+        with orders as (
+            select * from {{ ref('stg_shop__orders') }}
+        ),
+
+        as_of_dates as (
+            {{ mlmodels.as_of_dates('2022-04-01',
+                '(select max(ordered_at) from ' ~ ref('stg_shop__orders') ~ ')', 'month') }}
+        ),
+
+        features as (
+            select
+                orders.customer_id,
+                as_of_dates.as_of_date,
+                {{ mlmodels.pit_window_sum('1', 'orders.ordered_at', 'as_of_dates.as_of_date', 30) }}
+                    as orders_30d,
+                {{ mlmodels.pit_window_sum('1', 'orders.ordered_at', 'as_of_dates.as_of_date', 90) }}
+                    as orders_90d,
+                {{ mlmodels.pit_window_sum('orders.amount', 'orders.ordered_at',
+                                           'as_of_dates.as_of_date', 90) }} as revenue_90d,
+                date_diff('day', cast(max(orders.ordered_at) as date), as_of_dates.as_of_date)
+                    as days_since_last_order
+            from as_of_dates
+            inner join orders
+                on {{ mlmodels.pit_window('orders.ordered_at', 'as_of_dates.as_of_date', 180) }}
+            group by orders.customer_id, as_of_dates.as_of_date
+        )
+
+        select * from features
+        """,
+    "ml/churn.yml": """\
+        name: churn
+        description: Customers who will not order in the next 90 days.
+        problem:
+          decision: Who gets a win-back offer at the start of each month.
+          rule_baseline: "days_since_last_order > 60"
+        task: binary_classification
+        entity_key: customer_id
+        as_of: as_of_date
+        target: churned_90d
+        label:
+          mart: feat_shop_customer__as_of
+          events: stg_shop__orders
+          timestamp: ordered_at
+          horizon_days: 90
+          absent: true
+        split: {valid_periods: 2, test_periods: 2}
+        features:
+          numeric: [orders_30d, orders_90d, revenue_90d, days_since_last_order]
+          tier1: [days_since_last_order]
+        candidates:
+          - name: logistic_regression
+            params: {max_iter: 500}
+        search: {cv_folds: 2}
+        selection_metric: roc_auc
+        """,
+}
+
+
+def orders(customers: int = 500, seed: int = 11) -> pd.DataFrame:
+    """Customers who order at their own pace until they stop, over three years."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    start, end = pd.Timestamp("2022-01-01"), pd.Timestamp("2024-12-31")
+    for customer in range(customers):
+        joined = start + pd.Timedelta(days=int(rng.integers(0, 700)))
+        stops = joined + pd.Timedelta(days=float(rng.exponential(400)))
+        gap = rng.uniform(10, 45)
+        at = joined
+        while at < min(stops, end):
+            rows.append((customer, at, round(float(rng.lognormal(3, 0.5)), 2)))
+            at += pd.Timedelta(days=float(rng.exponential(gap)))
+    return pd.DataFrame(rows, columns=["customer_id", "ordered_at", "amount"])
+
+
+def write_project(root: Path) -> Path:
+    project = root / "shop"
+    for relative, text in FILES.items():
+        path = project / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return project
+
+
+def shell(*command: str, cwd: Path) -> None:
+    """Run a command as from a shell in the project folder (its own process, like a user's)."""
+    executable = Path(sys.executable).parent / command[0]
+    done = subprocess.run([str(executable), *command[1:]], cwd=cwd, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stdout[-3000:]}{done.stderr}"
+
+
+@pytest.fixture(scope="module")
+def adopted(tmp_path_factory):
+    root = tmp_path_factory.mktemp("adoption")
+    project = write_project(root)
+    db = root / "warehouse.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema shop")
+        con.register("frame", orders())
+        con.execute("create table shop.orders as select * from frame")
+    env = pytest.MonkeyPatch()
+    env.setenv("SHOP_DB", str(db))
+    env.setenv("DBT_PROFILES_DIR", str(project))
+    env.setenv("MLMODELS_ARTIFACT_DIR", str(root / "artifacts"))
+    env.setenv("MLMODELS_EXPORT_DIR", str(root / "exports"))
+    try:
+        # The README's steps, in order, from the project folder.
+        shell("mlmodels", "init", cwd=project)
+        shell("dbt", "deps", cwd=project)
+        shell("dbt", "build", cwd=project)  # adopted, no ML model yet: builds, empty registry
+        shell("mlmodels", "new", "churn", "--project", ".", cwd=project)
+        shell("dbt", "build", "--select", "+ml_churn__training_set", cwd=project)
+        shell("mlmodels", "draft-suite", "churn", "--db", str(db), "--project", ".", cwd=project)
+        shell("dbt", "build", cwd=project)
+    finally:
+        env.undo()
+    return project, db
+
+
+def test_init_adds_the_package_vars_and_folders_once(tmp_path):
+    project = write_project(tmp_path)
+    done = scaffold.init(project)
+    assert len(done) == 5  # packages.yml, three vars, expectations/ (ml/ holds the spec already)
+    packages = (project / "packages.yml").read_text()
+    local = packages.split("local:")[1].strip()
+    assert (project / local / "dbt_project.yml").is_file()
+    text = (project / "dbt_project.yml").read_text()
+    assert "  ml_models: []" in text and "  champion_pins: {}" in text
+    assert scaffold.init(project) == []  # idempotent
+    assert scaffold.suites_folder(project) == "expectations"
+
+
+def test_the_adopted_project_builds_to_predictions_and_drift(adopted):
+    project, db = adopted
+    assert (project / "expectations" / "feat_shop_customer__as_of.json").is_file()
+    with duckdb.connect(str(db)) as con:
+        status = con.sql("select status from ml_model_registry").fetchall()
+        assert status == [("champion",)]
+        latest = con.sql("select max(as_of_date) from ml_churn__predictions").fetchall()[0][0]
+        live = con.sql("select count(*) from ml_churn__predictions where as_of_date = "
+                       f"date '{latest}' and not coalesce(backfill, false)").fetchall()[0][0]
+        assert live > 0
+        for table in ("ml_churn__feature_drift", "ml_churn__prediction_drift",
+                      "ml_churn__realised_performance", "ml_churn__retrain_signal",
+                      "dq_results"):
+            assert con.sql(f"select count(*) from {table}").fetchall()[0][0] > 0, table
+        features = {row[0] for row in con.sql(
+            "select distinct feature from ml_churn__feature_drift").fetchall()}
+        assert features == {"orders_30d", "orders_90d", "revenue_90d", "days_since_last_order"}
+    assert os.listdir(project / "expectations")
