@@ -157,6 +157,7 @@ def adopted(tmp_path_factory):
     env = pytest.MonkeyPatch()
     env.setenv("SHOP_DB", str(db))
     env.setenv("DBT_PROFILES_DIR", str(project))
+    env.setenv("DBT_PROJECT_DIR", str(project))  # `make test` points it at the demo project
     env.setenv("MLMODELS_ARTIFACT_DIR", str(root / "artifacts"))
     env.setenv("MLMODELS_EXPORT_DIR", str(root / "exports"))
     try:
