@@ -307,6 +307,8 @@ def _properties(spec: specs.ModelSpec, header: str) -> str:
         "    data_tests:",
         "      - mlmodels.unique_combination:",
         "          arguments: {columns: [model_version]}",
+        "      - mlmodels.has_champion:  # warn: a rejected model scores nothing, others go on",
+        "          config: {severity: warn}",
         f"  - name: ml_{name}__scores",
         "    description: >",
         f"      The {what} of the champion (role champion) and of every challenger (role",

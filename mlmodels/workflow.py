@@ -7,6 +7,7 @@ training, ``pin`` (a version to pin as champion, from the ``champion_pins`` var)
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pyarrow as pa
 
 from mlmodels import mirror, promotion, scoring, specs, training
 
+LOG = logging.getLogger(__name__)
 CADENCES = {"day": pd.DateOffset(days=1), "week": pd.DateOffset(weeks=1),
             "month": pd.DateOffset(months=1)}
 
@@ -101,6 +103,11 @@ def score(
     already_scored
         The scores table as it is before this run (an incremental run), or None (the first run).
 
+    Returns
+    -------
+    pyarrow.RecordBatchReader
+        The scores (``mlmodels.scoring.output_schema``); no rows when the model has no champion.
+
     Raises
     ------
     LookupError
@@ -115,7 +122,16 @@ def score(
             f"model '{spec.name}': no rows to score at {spec.as_of} {as_of!r}; the score split "
             f"holds {dates or 'no rows'}"
         )
-    scorers = scoring.registered_scorers(registered.df(), spec)
+    registry_rows = registered.df()
+    if not (registry_rows["status"] == "champion").any():
+        # A model whose versions were all rejected is a result, not a failure: its scores (and
+        # so its predictions and monitoring) stay empty, the has_champion test warns, and the
+        # other models of the build go on.
+        LOG.warning("model %s has no champion: nothing is scored (see ml_model_registry's status "
+                    "and reason)", spec.name)
+        schema = scoring.output_schema(spec, rows.limit(0).to_arrow_table().schema)
+        return pa.RecordBatchReader.from_batches(schema, [])
+    scorers = scoring.registered_scorers(registry_rows, spec)
     wanted = {as_of}
     champion = scorers[0]
     if spec.monitoring.backfill and champion.trained_through is not None:

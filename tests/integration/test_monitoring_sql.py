@@ -66,6 +66,17 @@ MODELS = {
             as_of_col='as_of_date', tier1=['{TIER1}'], drift_threshold=0.2,
             performance_margin=0.05, rate_gap=0.15, rate_window=1) }}}}""",
 }
+# The as_of grid up to the last event: mid-period, and exactly on a period boundary.
+GRIDS = {
+    "grid_week": ("2010-12-06", "timestamp '2011-12-09 12:50:00'", "week", "2011-12-05"),
+    "grid_week_on_boundary": ("2010-12-06", "timestamp '2011-10-31 09:00:00'", "week",
+                              "2011-10-31"),
+    "grid_month": ("2023-07-01", "timestamp '2025-06-30 23:00:00'", "month", "2025-06-01"),
+}
+MODELS.update({
+    name: f'{{{{ mlmodels.as_of_dates("{start}", "{end}", "{cadence}") }}}}'
+    for name, (start, end, cadence, _) in GRIDS.items()
+})
 TABLES = ["bins", "registry", "rows", "scores", "regression_scores", "signal_scores",
           "signal_drift", "signal_realised", "signal_metrics"]
 
@@ -323,6 +334,13 @@ def test_each_retraining_reason_fires_on_its_case_only(lab):
     assert "tier1_feature 0.35" in signal.reasons[1]
     assert "realised roc_auc 0.7" in signal.reasons[2]
     assert signal.performance_as_of[4] == pd.Timestamp("2024-04-01")
+
+
+def test_the_as_of_grid_reaches_the_last_event(lab):
+    tables = lab[2]
+    for name, (start, _, _, last) in GRIDS.items():
+        dates = tables[name].as_of_date
+        assert (str(dates.min())[:10], str(dates.max())[:10]) == (start, last), name
 
 
 @pytest.mark.parametrize("sabotage", sorted(SABOTAGE))

@@ -165,3 +165,22 @@ def test_without_the_flag_new_data_trains_whatever_the_signal(rows, tmp_path):
     quiet = {"model_version": first.model_version[0], "retrain_recommended": False}
     changed = rows.assign(x2=rows.x2 + 1e-3)
     assert len(train_and_register(changed, spec_with(WEAK), tmp_path, None, quiet)) == 2
+
+
+def test_scoring_a_model_without_champion_returns_no_rows(rows, tmp_path):
+    import duckdb
+    import yaml
+
+    from mlmodels import workflow
+
+    impossible = {**SPEC, "problem": {"success": {"metric": "roc_auc", "target": 0.999}}}
+    frame = train_and_register(rows, specs.from_dict(impossible), tmp_path)
+    assert frame.status.tolist() == ["rejected"]
+    (tmp_path / "toy.yml").write_text(yaml.safe_dump(impossible))
+    scored = rows.assign(split=np.where(rows.as_of_date == rows.as_of_date.max(), "score",
+                                        rows.split))
+    with duckdb.connect() as con:
+        reader = workflow.score(con.from_df(scored), con.from_df(frame),
+                                {"spec": str(tmp_path / "toy.yml"), "store": str(tmp_path)})
+        table = reader.read_all()
+    assert table.num_rows == 0 and "score" in table.column_names

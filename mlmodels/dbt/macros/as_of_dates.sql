@@ -9,9 +9,14 @@
         {{ exceptions.raise_compiler_error(
             "as_of_dates: cadence must be day, week or month, got '" ~ cadence ~ "'") }}
     {%- endif -%}
-    select cast(date_{{ cadence }} as date) as as_of_date
-    from (
-        {{ dbt.date_spine(cadence, "cast('" ~ start_date ~ "' as date)",
-                          dbt.dateadd('day', 1, 'cast(' ~ end_date ~ ' as date)')) }}
-    ) as spine
+    {#- dbt's date_spine makes datediff(start, end) periods, which drops the last as_of when end
+        is not on a period boundary: span one period more, then keep the dates up to end. -#}
+    select as_of_date from (
+        select cast(date_{{ cadence }} as date) as as_of_date
+        from (
+            {{ dbt.date_spine(cadence, "cast('" ~ start_date ~ "' as date)",
+                              dbt.dateadd(cadence, 1, 'cast(' ~ end_date ~ ' as date)')) }}
+        ) as spine
+    ) as dates
+    where as_of_date <= cast({{ end_date }} as date)
 {%- endmacro %}
