@@ -15,18 +15,9 @@ from mlmodels import demo, scaffold
 
 DISTRIBUTION_CHECKS = {"expect_column_mean_to_be_between",
                        "expect_column_quantile_values_to_be_between"}
-MAIN_TABLES = (
-    "feat_customer__as_of",
-    "ml_churn__training_set",
-    "ml_model_registry",
-    "ml_evaluation__metrics",
-    "ml_churn__predictions",
-    "ml_churn__feature_drift",
-    "ml_churn__realised_performance",
-    "ml_churn__retrain_signal",
-    "ml_spend__predictions",
-    "ml_spend__feature_drift",
-)
+SHARED_TABLES = ("ml_model_registry", "ml_evaluation__metrics")
+MODEL_TABLES = ("training_set", "predictions", "feature_drift", "realised_performance",
+                "retrain_signal")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -226,7 +217,12 @@ def _summary(path: Path) -> int:
     with duckdb.connect(str(path), read_only=True) as con:
         existing = {row[0] for row in con.sql("select table_name from duckdb_tables()").fetchall()}
         print(f"DuckDB file: {path.resolve()}")
-        for table in MAIN_TABLES:
+        models = sorted(row[0] for row in con.sql(
+            "select distinct model_name from ml_model_registry").fetchall()
+        ) if "ml_model_registry" in existing else []
+        marts = sorted(t for t in existing if t.startswith("feat_"))
+        main = [*marts, *SHARED_TABLES, *(f"ml_{m}__{t}" for m in models for t in MODEL_TABLES)]
+        for table in main:
             if table in existing:
                 rows = con.sql(f"select count(*) from {table}").fetchall()[0][0]
                 print(f"  {table:<28} {rows:>10,} rows" if rows != 1 else f"  {table:<28} {rows:>10,} row")

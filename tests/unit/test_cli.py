@@ -8,7 +8,7 @@ def test_generate_demo_then_summary_before_any_build(tmp_path, capsys):
     assert cli.main(["summary", "--db", str(db)]) == 0
     out = capsys.readouterr().out
     assert str(db) in out
-    assert "ml_churn__predictions" in out and "(not built)" in out
+    assert "ml_model_registry" in out and "(not built)" in out
 
 
 def test_summary_without_a_warehouse_says_what_to_do(tmp_path, capsys):
