@@ -799,7 +799,9 @@ def _heatmap_cell(
 ) -> str:
     """Return one heatmap cell: a coloured rectangle, the PSI, and a tooltip."""
     psi = _number(record.get("psi")) if record else math.nan
-    band = _psi_band(psi)
+    # The table's status follows the spec's own thresholds; the usual bands only without it.
+    status = record.get("status") if record else None
+    band = status if status in PSI_BANDS else _psi_band(psi)
     fill, ink = PSI_BANDS[band]
     tip = f"{_text(feature)} on {_when(date)}: PSI {_num(psi) or 'n/a'}"
     if record:

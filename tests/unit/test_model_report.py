@@ -361,3 +361,12 @@ def test_cli_report_writes_and_prints_the_path(db, tmp_path, capsys):
     assert cli.main(["report", "nope", "--db", str(db), "--out", str(out)]) == 2
     assert "not in main.ml_model_registry" in capsys.readouterr().err
     assert cli.main(["report", "toy", "--db", str(tmp_path / "none.duckdb")]) == 1
+
+
+def test_heatmap_cells_follow_the_specs_status_over_the_usual_bands():
+    # A spec with drift at 0.12: its status says drift where the usual bands say moderate.
+    cell = model_report._heatmap_cell({"psi": 0.15, "status": "drift"}, "x", "2024-01-01",
+                                      0, 0, 40, 20)
+    assert 'data-band="drift"' in cell
+    usual = model_report._heatmap_cell({"psi": 0.15}, "x", "2024-01-01", 0, 0, 40, 20)
+    assert 'data-band="moderate"' in usual
