@@ -383,7 +383,7 @@ class _Parser:
             search_method=self.choice(search.get("method", "grid"), "search.method",
                                       ("grid", "randomized")),
             n_iter=self.number(search.get("n_iter", 10), "search.n_iter", 1, 10_000, True),
-            cv_folds=self.number(search.get("cv_folds", 3), "search.cv_folds", 2, 50, True),
+            cv_folds=self.cv_folds(search.get("cv_folds", 3)),
             selection_metric=selection,
             threshold=threshold,
             class_weight=class_weight,
@@ -466,6 +466,12 @@ class _Parser:
             max_artifact_mb=None if size is None else self.number(
                 size, "problem.constraints.max_artifact_mb", 0, 1e9),
         )
+
+    def cv_folds(self, value: Any) -> int:
+        # 0: no cross-validation, for histories too short to hold embargoed folds.
+        if value == 0 and not isinstance(value, bool):
+            return 0
+        return self.number(value, "search.cv_folds", 2, 50, True)
 
     def flag(self, value: Any, field_name: str) -> bool:
         if not isinstance(value, bool):

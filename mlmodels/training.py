@@ -294,8 +294,15 @@ def audit_leakage(train: pd.DataFrame, spec: ModelSpec) -> None:
             )
 
 
-def cv_folds(train: pd.DataFrame, y: np.ndarray, spec: ModelSpec) -> list[tuple[Any, Any]]:
-    """Return the CV folds of the train split: time-ordered, or stratified for snapshot data."""
+def cv_folds(
+    train: pd.DataFrame, y: np.ndarray, spec: ModelSpec
+) -> list[tuple[Any, Any]] | None:
+    """Return the CV folds of the train split: time-ordered, or stratified for snapshot data.
+
+    None with ``search.cv_folds: 0``: every parameter set is then compared on valid.
+    """
+    if spec.cv_folds == 0:
+        return None
     if spec.is_snapshot:
         splitter = (StratifiedKFold if spec.is_classifier else KFold)(
             spec.cv_folds, shuffle=True, random_state=spec.random_state)
@@ -317,11 +324,18 @@ def parameter_sets(spec: ModelSpec, grid: dict[str, list[Any]]) -> list[dict[str
 
 
 def search_candidates(spec: ModelSpec, X, y, folds) -> list[dict[str, Any]]:
-    """Cross-validate every candidate and parameter set on train; one record per set."""
+    """Cross-validate every candidate and parameter set on train; one record per set.
+
+    Without folds (``search.cv_folds: 0``) each set is fitted on train and scored on valid
+    instead (``valid_score``; ``cv_mean`` and ``cv_std`` are NaN).
+    """
     records = []
     for candidate in spec.candidates:
         for searched in parameter_sets(spec, candidate.grid):
             params = {**candidate.params, **searched}
+            if folds is None:
+                records.append(holdout_record(spec, candidate.name, params, X, y))
+                continue
             fold_scores, fit_seconds, fitted = [], [], None
             for train_idx, valid_idx in folds:
                 fitted = build_pipeline(spec, candidate.name, params)
@@ -339,6 +353,20 @@ def search_candidates(spec: ModelSpec, X, y, folds) -> list[dict[str, Any]]:
     return records
 
 
+def holdout_record(spec: ModelSpec, name: str, params: dict[str, Any], X, y) -> dict[str, Any]:
+    """Fit one parameter set on train and score it on valid (no cross-validation)."""
+    fitted = build_pipeline(spec, name, params)
+    started = time.perf_counter()
+    fitted.fit(X["train"], y["train"])
+    fit_seconds = time.perf_counter() - started
+    return {
+        "candidate": name, "params": params, "cv_mean": float("nan"), "cv_std": float("nan"),
+        "fit_seconds": fit_seconds, "pipeline": fitted,
+        "valid_score": metric_value(y["valid"], predict(fitted, X["valid"], spec), spec),
+        **cost_of(fitted, X["valid"], spec),
+    }
+
+
 def select_candidate(records: list[dict[str, Any]], spec: ModelSpec, X, y) -> dict[str, Any]:
     """Refit each candidate's best CV parameters on train and pick the best on valid.
 
@@ -347,15 +375,21 @@ def select_candidate(records: list[dict[str, Any]], spec: ModelSpec, X, y) -> di
     size are measured again on the final fit.
     """
     sign = 1 if HIGHER_IS_BETTER[spec.selection_metric] else -1
+    holdout = spec.cv_folds == 0  # the sets were fitted on train and scored on valid already
+    key = "valid_score" if holdout else "cv_mean"
     best: dict[str, dict[str, Any]] = {}
     for record in records:
-        record.update(eligible=meets_constraints(record, spec), pipeline=None, valid_score=None)
+        record["eligible"] = meets_constraints(record, spec)
+        if not holdout:
+            record.update(pipeline=None, valid_score=None)
         current = best.get(record["candidate"])
-        if current is None or (record["eligible"], sign * record["cv_mean"]) > (
-            current["eligible"], sign * current["cv_mean"]
+        if current is None or (record["eligible"], sign * record[key]) > (
+            current["eligible"], sign * current[key]
         ):
             best[record["candidate"]] = record
     for record in best.values():
+        if holdout:
+            continue
         record["pipeline"] = build_pipeline(spec, record["candidate"], record["params"])
         record["pipeline"].fit(X["train"], y["train"])
         record["valid_score"] = metric_value(

@@ -1,3 +1,5 @@
+import json
+
 import duckdb
 import numpy as np
 import pyarrow as pa
@@ -148,3 +150,20 @@ def test_scoring_batches_equal_predict_proba(rows, spec):
     assert (scored.model_version == "v1").all() and (scored.role == "champion").all()
     assert (scored.predicted_label == (expected >= trained.threshold)).all()
     assert scored.entity_id.tolist() == rows.entity_id.tolist()
+
+
+def test_without_cross_validation_every_parameter_set_is_compared_on_valid(rows):
+    spec = specs.from_dict({**SPEC, "search": {"cv_folds": 0}, "selection_metric": "roc_auc",
+                            "candidates": [{"name": "logistic_regression",
+                                            "params": {"max_iter": 500},
+                                            "grid": {"C": [0.001, 1.0]}}]})
+    assert training.cv_folds(rows, rows.label.to_numpy(), spec) is None
+    trained = training.fit(rows, spec)
+    candidates = trained.evaluation["candidates"]
+    table = candidates if isinstance(candidates, list) else candidates.to_dict("records")
+    assert len(table) == 2 and all(np.isnan(r["cv_mean"]) for r in table)
+    best = max(table, key=lambda r: r["valid_score"])
+    assert [r["selected"] for r in table] == [r is best for r in table]
+    assert json.loads(best["params"])["C"] == trained.params["C"]  # params are stored as JSON
+    with pytest.raises(specs.SpecError, match=r"search\.cv_folds"):
+        specs.from_dict({**SPEC, "search": {"cv_folds": 1}})
