@@ -5,6 +5,6 @@
     registry=ref('ml_model_registry'),
     model_name='churn',
     entity_key='customer_id',
-    label='churned_45d',
+    label='churned_90d',
     as_of_col='as_of_date',
     task='binary_classification') }}

@@ -5,6 +5,6 @@
     registry=ref('ml_model_registry'),
     model_name='spend',
     entity_key='customer_id',
-    label='spend_next_45d',
+    label='spend_next_90d',
     as_of_col='as_of_date',
     task='regression') }}
