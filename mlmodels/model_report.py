@@ -62,12 +62,10 @@ REALISED_COLUMNS = (
     "predicted_positive_share", "roc_auc", "pr_auc", "precision", "recall", "f1", "threshold",
     "rmse", "mae", "r2", "mean_prediction", "mean_actual",
 )
-# The retrain_signal macro writes realised_value and test_value, with performance_metric naming
-# the metric (roc_auc or rmse); realised_auc and test_auc are an earlier draft's names. Whichever
-# exist are shown.
+# What the retrain_signal macro writes beside the verdict (performance_metric names the metric of
+# realised_value and test_value: roc_auc or rmse). Whichever exist are shown.
 RETRAIN_COLUMNS = ("max_tier1_psi", "performance_metric", "performance_as_of", "realised_value",
-                   "realised_auc", "test_value", "test_auc", "rolling_predicted_rate",
-                   "rolling_actual_rate", "rate_gap")
+                   "test_value", "rolling_predicted_rate", "rolling_actual_rate", "rate_gap")
 # Names end up in a file path and in table names; keep them to plain identifier characters.
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _CHAR_PX = 7.5  # a generous average glyph width of 12px system-ui text, to size label margins

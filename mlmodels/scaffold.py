@@ -10,6 +10,7 @@ on disk are not what the spec gives.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -465,8 +466,6 @@ def init(project: str | Path) -> list[str]:
     ScaffoldError
         If the folder is not a dbt project, or its ``vars:`` cannot be extended safely.
     """
-    import os
-
     project = Path(project)
     if not (project / "dbt_project.yml").is_file():
         raise ScaffoldError(f"{project.resolve()} is not a dbt project (no dbt_project.yml)")

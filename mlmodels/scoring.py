@@ -82,7 +82,7 @@ class Scorer:
     model_version: str
     role: str
     threshold: float | None
-    trained_through: Any = None  # the last as_of of its training window: it scores only later ones
+    trained_through: pd.Timestamp | None = None  # the last as_of it trained on: scores only later
 
 
 def registered_scorers(registry_rows: pd.DataFrame, spec: ModelSpec) -> list[Scorer]:

@@ -119,14 +119,12 @@ def test_the_example_builds_to_predictions_and_drift(landed):
     assert (registry[registry.model_name == "churn"].status == "champion").sum() == 1
     assert len(warehouse.sql("select * from ml_spend__predictions")) == 0
     latest = warehouse.sql("select max(as_of_date) as d from feat_retail_customer__as_of").d[0]
-    for model in ("churn",):
-        predictions = warehouse.sql(f"select * from ml_{model}__predictions")
-        assert len(predictions) > 0 and predictions.score.notna().all()
-        assert predictions.as_of_date.max() == latest  # the newest as_of is scored
-        drift = warehouse.sql(f"select * from ml_{model}__feature_drift")
-        assert len(drift) > 0 and {"days_since_last_order", "revenue_90d"} <= set(drift.feature)
-        assert (warehouse.artifacts.parent / "exports" / f"ml_{model}__predictions.parquet"
-                ).is_file()
+    predictions = warehouse.sql("select * from ml_churn__predictions")
+    assert len(predictions) > 0 and predictions.score.notna().all()
+    assert predictions.as_of_date.max() == latest  # the newest as_of is scored
+    drift = warehouse.sql("select * from ml_churn__feature_drift")
+    assert len(drift) > 0 and {"days_since_last_order", "revenue_90d"} <= set(drift.feature)
+    assert (warehouse.artifacts.parent / "exports" / "ml_churn__predictions.parquet").is_file()
 
 
 def test_a_later_landing_adds_as_ofs_and_keeps_earlier_predictions(landed):
@@ -143,12 +141,12 @@ def test_a_later_landing_adds_as_ofs_and_keeps_earlier_predictions(landed):
     assert_frame_equal(again.reset_index(drop=True),
                        first["features"].sort_values(keys).reset_index(drop=True))
 
-    for model in ("churn",):  # spend has no champion: nothing to keep
-        before = first[f"{model}_predictions"].sort_values(PREDICTION_KEYS)
-        after = warehouse.sql(f"select * from ml_{model}__predictions")
-        assert set(after.as_of_date) - set(before.as_of_date), f"{model}: no new as_of scored"
-        assert max(after.as_of_date) == max(features.as_of_date)
-        # What the first build predicted is still there, row for row.
-        kept = before[PREDICTION_KEYS].merge(after, on=PREDICTION_KEYS, how="left")
-        assert_frame_equal(kept[before.columns].reset_index(drop=True),
-                           before.reset_index(drop=True))
+    # Churn's predictions (spend has no champion: nothing to keep).
+    before = first["churn_predictions"].sort_values(PREDICTION_KEYS)
+    after = warehouse.sql("select * from ml_churn__predictions")
+    assert set(after.as_of_date) - set(before.as_of_date), "churn: no new as_of scored"
+    assert max(after.as_of_date) == max(features.as_of_date)
+    # What the first build predicted is still there, row for row.
+    kept = before[PREDICTION_KEYS].merge(after, on=PREDICTION_KEYS, how="left")
+    assert_frame_equal(kept[before.columns].reset_index(drop=True),
+                       before.reset_index(drop=True))

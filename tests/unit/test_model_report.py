@@ -117,7 +117,8 @@ def _monitoring(name: str, version: str, task: str) -> dict[str, list[dict]]:
     retrain = [{
         **keys, "as_of_date": d.date(), "retrain_recommended": i == len(AS_OF) - 1,
         "reasons": "tier-1 drift: x2 (PSI 0.32)" if i == len(AS_OF) - 1 else "",
-        "max_tier1_psi": 0.06 * i, "realised_auc": 0.8 - 0.02 * i, "test_auc": 0.8,
+        "max_tier1_psi": 0.06 * i, "performance_metric": "roc_auc",
+        "realised_value": 0.8 - 0.02 * i, "test_value": 0.8,
         "rolling_predicted_rate": 0.22, "rolling_actual_rate": 0.2,
     } for i, d in enumerate(AS_OF)]
     return {"prediction_drift": prediction, "realised_performance": realised,
