@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import math
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -20,9 +22,30 @@ MODEL_TABLES = ("training_set", "predictions", "feature_drift", "realised_perfor
                 "retrain_signal")
 
 
+def _project_default() -> Path:
+    """Return the dbt project of every command: ``DBT_PROJECT_DIR``, else the current folder."""
+    return Path(os.environ.get("DBT_PROJECT_DIR") or ".")
+
+
+def _add_project(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--project", type=Path, default=_project_default(),
+                        help="the dbt project folder (default: $DBT_PROJECT_DIR, else the "
+                             "current folder)")
+
+
+def _add_db(parser: argparse.ArgumentParser, what: str) -> None:
+    default = os.environ.get("DUCKDB_PATH")
+    parser.add_argument("--db", type=Path, default=Path(default) if default else None,
+                        required=default is None,
+                        help=f"{what} (default: $DUCKDB_PATH, which the profile reads too)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``mlmodels`` command line; see ``mlmodels --help``."""
+    import mlmodels
+
     parser = argparse.ArgumentParser(prog="mlmodels", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"mlmodels {mlmodels.__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     generate = commands.add_parser(
@@ -33,19 +56,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     generate.add_argument("--seed", type=int, default=42, help="random seed")
 
     summary = commands.add_parser("summary", help="print where the main tables are and their sizes")
-    summary.add_argument("--db", required=True, type=Path, help="the DuckDB file dbt built")
+    _add_db(summary, "the DuckDB file dbt built")
 
     init = commands.add_parser(
-        "init", help="adopt mlmodels in an existing dbt project (package, vars, folders)")
-    init.add_argument("--project", type=Path, default=Path("."),
-                      help="the dbt project folder (default: the current folder)")
+        "init", help="adopt mlmodels in an existing dbt project (package, vars, selectors, "
+                     "folders)")
+    _add_project(init)
 
     new = commands.add_parser(
-        "new", help="write an ML model's dbt files from its spec (dbt_project/ml/<name>.yml)"
+        "new", help="write an ML model's dbt files from its spec (<project>/ml/<name>.yml)"
     )
     new.add_argument("name", help="the spec's name (ml/<name>.yml)")
-    new.add_argument("--project", type=Path, default=Path("dbt_project"),
-                     help="the dbt project folder (default: dbt_project)")
+    _add_project(new)
     new.add_argument("--force", action="store_true", help="overwrite the model's existing files")
     new.add_argument("--check", action="store_true",
                      help="only check that the files are what the spec gives; exit 1 if not")
@@ -55,8 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="draft the Great Expectations suites of a model's gates from its train split",
     )
     draft.add_argument("name", help="the spec's name (ml/<name>.yml)")
-    draft.add_argument("--db", required=True, type=Path, help="the DuckDB file dbt built")
-    draft.add_argument("--project", type=Path, default=Path("dbt_project"))
+    _add_db(draft, "the DuckDB file dbt built")
+    _add_project(draft)
     draft.add_argument("--expectations", type=Path, default=None,
                        help="the suites' folder (default: the project's expectations/ if it has "
                             "one, else expectations/ beside the project)")
@@ -66,13 +88,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report", help="write a model version's HTML report (evaluation, drift, monitoring)"
     )
     report.add_argument("model", help="the model's name (ml_model_registry.model_name)")
-    report.add_argument("--db", required=True, type=Path, help="the DuckDB file dbt built")
-    report.add_argument("--version", help="the model version (default: the champion, else the "
-                        "version trained last)")
-    report.add_argument("--out", type=Path, default=Path("dbt_project/target/model_reports"),
-                        help="the reports' folder (default: dbt_project/target/model_reports)")
-    report.add_argument("--as-of-column", default="as_of_date",
-                        help="the monitoring tables' date column (default: as_of_date)")
+    _add_db(report, "the DuckDB file dbt built")
+    _add_project(report)
+    report.add_argument("--version", dest="model_version",
+                        help="the model version (default: the champion, else the version "
+                             "trained last)")
+    report.add_argument("--out", type=Path, default=None,
+                        help="the reports' folder (default: <project>/target/model_reports)")
+    report.add_argument("--as-of-column", default=None,
+                        help="the monitoring tables' date column (default: the spec's as_of, "
+                             "snapshot_date for a snapshot spec)")
 
     args = parser.parse_args(argv)
     if args.command == "draft-suite":
@@ -85,26 +110,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "new":
         return _new(args.project, args.name, args.force, args.check)
     if args.command == "report":
-        return _report(args.model, args.db, args.version, args.out, args.as_of_column)
+        out = args.out or args.project / "target" / "model_reports"
+        column = args.as_of_column or _date_column(args.project, args.model)
+        return _report(args.model, args.db, args.model_version, out, column)
     return _summary(args.db)
 
 
-def _draft_suites(name: str, db: Path, project: Path, folder: Path, force: bool) -> int:
-    import json
+def _date_column(project: Path, model: str) -> str:
+    """Return the monitoring tables' date column of a model: its spec's as_of, or snapshot_date."""
+    from mlmodels import specs
 
+    path = project / "ml" / f"{model}.yml"
+    return specs.load(path).score_column if path.is_file() else "as_of_date"
+
+
+def _draft_suites(name: str, db: Path, project: Path, folder: Path, force: bool) -> int:
     from mlmodels import profiling, specs
 
     spec = specs.load(project / "ml" / f"{name}.yml")
+    if not db.is_file():
+        print(f"mlmodels draft-suite: no DuckDB file at {db.resolve()}; build the training set "
+              f"first: dbt build --select +{spec.training_set}", file=sys.stderr)
+        return 2
     with duckdb.connect(str(db), read_only=True) as con:
         training_set = con.table(spec.training_set)
         spec = spec.resolve(training_set.columns)
+        if spec.is_snapshot:
+            return _draft_snapshot_suite(spec, training_set, folder, force)
         train = training_set.filter(f"{spec.split_column} = 'train'")
         window = train.aggregate(f"min({spec.as_of}), max({spec.as_of})").fetchall()[0]
-        for gate in spec.gates:
-            path = folder / f"{gate}.json"
-            if path.exists() and not force:
-                print(f"kept {path} (it exists; --force drafts it again)")
-                continue
+        for gate, path in _suites_to_draft(spec, folder, force):
             is_training_set = gate == spec.training_set
             rows = train.df() if is_training_set else con.table(gate).filter(
                 f"{spec.as_of} between '{window[0]}' and '{window[1]}'").df()
@@ -124,11 +159,50 @@ def _draft_suites(name: str, db: Path, project: Path, folder: Path, force: bool)
             if is_training_set:
                 # Labels exist on mature rows only; score rows are checked by the mart's gate.
                 suite["meta"]["row_filter"] = "is_label_mature"
-            folder.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(suite, indent=2) + "\n")
-            print(f"drafted {path} ({len(suite['expectations'])} expectations) from the train "
-                  f"split {window[0]}..{window[1]}; read it and edit before relying on it")
+            _write_suite(path, suite, f"the train split {window[0]}..{window[1]}")
     return 0
+
+
+def _draft_snapshot_suite(spec, training_set, folder: Path, force: bool) -> int:
+    """Draft the suites of a snapshot model's gates from its labelled rows (no partitions)."""
+    from mlmodels import profiling
+
+    for gate, path in _suites_to_draft(spec, folder, force):
+        is_training_set = gate == spec.training_set
+        if not is_training_set:
+            print(f"skipped {path}: a snapshot model's gates are its training set's")
+            continue
+        rows = training_set.filter(f"{spec.target} is not null").df()
+        suite = profiling.draft_suite(spec, rows, partition_column=None, label=is_training_set)
+        suite["name"] = gate
+        # The label is null on the rows to score, which this suite validates too.
+        suite["expectations"] = [e for e in suite["expectations"] if not (
+            e["type"] == "expect_column_values_to_not_be_null"
+            and e["kwargs"].get("column") == spec.target)]
+        suite["meta"]["drafted_from"] = f"the {len(rows)} labelled rows of {spec.training_set}"
+        _write_suite(path, suite, f"the {len(rows)} labelled rows")
+    return 0
+
+
+def _suites_to_draft(spec, folder: Path, force: bool) -> list[tuple[str, Path]]:
+    """Return each gate and its suite's path, but those kept (they exist and not --force)."""
+    todo = []
+    for gate in spec.gates:
+        path = folder / f"{gate}.json"
+        if path.exists() and not force:
+            print(f"kept {path} (it exists; --force drafts it again)")
+        else:
+            todo.append((gate, path))
+    return todo
+
+
+def _write_suite(path: Path, suite: dict, source: str) -> None:
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(suite, indent=2) + "\n")
+    print(f"drafted {path} ({len(suite['expectations'])} expectations) from {source}; read it "
+          "and edit before relying on it")
 
 
 def _cadence(relation, column: str) -> str:
@@ -166,6 +240,14 @@ def _new(project: Path, name: str, force: bool, check: bool) -> int:
         return 2
     for path in written:
         print(f"wrote {path}")
+    spec = scaffold._spec(project, name)
+    if spec.label is None and spec.snapshot.mart is None:
+        print(f"note: the spec names no label (time-indexed) or snapshot.mart (snapshot), so the "
+              f"training set '{spec.training_set}' is yours to write: it needs "
+              f"{spec.entity_key}, {spec.target}"
+              + (f", {spec.as_of}, split (train / valid / test / embargo / score)"
+                 if spec.as_of else " (null on the rows to score)")
+              + " and the features (docs/specs.md)")
     print(f"model '{name}' is listed in vars.ml_models; run `dbt build --select +ml_{name}__train+`")
     return 0
 
@@ -234,8 +316,9 @@ def _summary(path: Path) -> int:
                 "baseline_prior_test_score, baseline_rule_test_score "
                 "from ml_model_registry order by model_name, trained_at"
             ).fetchall():
+                rule_text = "no rule" if rule is None or math.isnan(rule) else f"rule {rule:.3f}"
                 print(f"  model {name} {version} [{status}]: test {metric} {score:.3f} "
-                      f"(prior {prior:.3f}, rule {rule:.3f})")
+                      f"(prior {prior:.3f}, {rule_text})")
                 signal = f"ml_{name}__retrain_signal"
                 if status == "champion" and signal in existing:
                     _print_latest_signal(con, name, signal)

@@ -102,3 +102,31 @@ def _decile_rows(values: np.ndarray, feature: str, feature_type: str) -> list[di
         "lower_edge": float(edges[index]), "upper_edge": float(edges[index + 1]),
         "category": None, "reference_count": int(count), "reference_total": len(values),
     } for index, count in enumerate(counts)]
+
+
+def psi_against_bins(bins: pd.DataFrame, values: pd.Series) -> float:
+    """Return the PSI of ``values`` against one feature's stored reference bins.
+
+    The bins are one feature's rows of :func:`reference_bins` (numeric buckets or categories);
+    shares and smoothing are those of :func:`psi`. Values outside the reference's categories are
+    left out (their share is what ``unseen_share`` reports in the warehouse).
+    """
+    ref = bins["reference_count"].to_numpy(dtype=float)
+    present = values.dropna()
+    if bins["feature_type"].iloc[0] == "categorical":
+        text = present.map({True: "true", False: "false"}) if present.dtype == bool else present
+        counts = text.astype(str).value_counts()
+        cur = np.array([counts.get(c, 0) for c in bins["category"]], dtype=float)
+    else:
+        edges = [*bins["lower_edge"].to_numpy(dtype=float), float(bins["upper_edge"].iloc[-1])]
+        cur = np.histogram(pd.to_numeric(present).to_numpy(dtype=float), edges)[0].astype(float)
+    if len(present) == 0 or ref.sum() == 0:
+        return float("nan")
+    ref = (ref + SMOOTHING) / bins["reference_total"].iloc[0]
+    cur = (cur + SMOOTHING) / len(present)
+    return float(np.sum((cur - ref) * np.log(cur / ref)))
+
+
+def null_shares(rows: pd.DataFrame) -> dict[str, float]:
+    """Return each column's share of null values."""
+    return {column: float(rows[column].isna().mean()) for column in rows.columns}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
@@ -73,7 +74,34 @@ def build_pipeline(
         params.setdefault("random_state", spec.random_state)
     if spec.class_weight and "class_weight" in accepted:
         params.setdefault("class_weight", spec.class_weight)
-    return Pipeline([("pre", preprocessor(spec)), ("est", cls(**params))])
+    model = cls(**params)
+    if spec.non_negative:
+        model = NonNegativeRegressor(model)
+    return Pipeline([("pre", preprocessor(spec)), ("est", model)])
+
+
+class NonNegativeRegressor(RegressorMixin, BaseEstimator):
+    """A regressor whose predictions are clipped at zero: for targets that cannot be negative.
+
+    A linear model of spend forecasts negative amounts for quiet customers; clipping them to 0
+    can only lower the squared error of a non-negative target. A loss that cannot go below
+    zero (``hist_gradient_boosting`` with ``loss: poisson``) is the other way, and is unchanged
+    by this wrapper.
+    """
+
+    def __init__(self, estimator: BaseEstimator):
+        self.estimator = estimator
+
+    def fit(self, X, y, **fit_params):
+        """Fit a clone of the wrapped estimator."""
+        self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
+        if hasattr(self.estimator_, "n_features_in_"):
+            self.n_features_in_ = self.estimator_.n_features_in_
+        return self
+
+    def predict(self, X):
+        """Return the wrapped estimator's predictions, clipped at zero."""
+        return np.maximum(self.estimator_.predict(X), 0.0)
 
 
 def preprocessor(spec: ModelSpec) -> ColumnTransformer:
@@ -102,7 +130,13 @@ def feature_frame(rows: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
     """
     frame = pd.DataFrame(index=rows.index)
     for column in spec.numeric:
-        frame[column] = pd.to_numeric(rows[column], errors="raise").astype("float64")
+        try:
+            frame[column] = pd.to_numeric(rows[column], errors="raise").astype("float64")
+        except (ValueError, TypeError) as error:
+            raise ValueError(
+                f"model '{spec.name}': feature '{column}' is listed under features.numeric but "
+                f"holds a value that is not a number ({error}); cast it in SQL (try_cast) or "
+                "list it under features.categorical") from error
     for column in spec.categorical:
         # object, not pandas' str dtype: one-hot encoding object columns is about twice as fast.
         values = rows[column].astype(object)

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlmodels import registry
+from mlmodels import drift, registry
 from mlmodels.pipelines import feature_frame
 from mlmodels.specs import HIGHER_IS_BETTER, ModelSpec
 from mlmodels.training import (
@@ -54,7 +54,8 @@ REGISTRY_COLUMNS = [
     "lift_over_prior", "lift_over_linear", "threshold", "success_metric", "success_target",
     "success_value", "met_criterion", "beat_rule", "meets_constraints",
     "latency_ms_per_1000", "artifact_mb", "artifact_uri", "artifact_sha256", "artifact_signature",
-    "python_version", "sklearn_version", "numpy_version", "pandas_version", "joblib_version",
+    "deploy_refit", "evaluated_threshold", "evaluated_artifact_uri", "evaluated_artifact_sha256",
+    "evaluated_artifact_signature", "python_version", "sklearn_version", "numpy_version", "pandas_version", "joblib_version",
     "mlmodels_version",
 ]
 
@@ -81,6 +82,7 @@ def train_and_register(
     pandas.DataFrame
         The model's registry rows (every version, ``REGISTRY_COLUMNS``), after this run.
     """
+    registry.signing_key()  # a missing or short key fails now, not after minutes of training
     store = registry.ModelRegistry(root, spec.name)
     prepared = prepare(rows, spec)  # once: for the version, and for the fit if it is new
     resolved, labelled, _ = prepared
@@ -93,7 +95,11 @@ def train_and_register(
         artifact, sha = registry.save_version(
             trained.pipeline, metadata(trained), trained.evaluation, root, spec.name,
             trained.version)
-        store.register(registry_row(trained, artifact, sha), status, reason)
+        evaluated = None
+        if trained.evaluated_pipeline is not None:
+            evaluated = registry.save_evaluated(trained.evaluated_pipeline, root, spec.name,
+                                                trained.version)
+        store.register(registry_row(trained, artifact, sha, evaluated), status, reason)
     if pin:
         current = store.champion()
         if current is None or current["model_version"] != pin:
@@ -144,7 +150,13 @@ def decide(trained: TrainedModel, store: registry.ModelRegistry) -> tuple[str, s
         return "rejected", "; ".join(failures)
     champion = store.champion()
     if champion is None:
-        return "champion", "first version that meets the success criterion and beats the rule"
+        return "champion", first_champion_reason(trained)
+    shifts = training_shift(trained, champion) if spec.promotion_guard else []
+    if shifts:
+        return "challenger", (
+            f"its training data shifted from champion {champion['model_version']}'s: "
+            + "; ".join(shifts) + "; champion kept (check the data; promotion: {guard: false} "
+            "promotes on the metric alone)")
     try:
         champion_score = score_champion_on(trained, champion)
     except (registry.ArtifactError, registry.LibraryMismatchError, KeyError, ValueError) as error:
@@ -162,9 +174,63 @@ def decide(trained: TrainedModel, store: registry.ModelRegistry) -> tuple[str, s
     return "challenger", f"does not beat the champion by {margin}: {comparison}"
 
 
+NULL_SHARE_SHIFT = 0.05  # absolute change in a feature's null share that stops a promotion
+
+
+def training_shift(trained: TrainedModel, champion: dict[str, Any]) -> list[str]:
+    """Return how the new version's data differs from the champion's, or [] if it does not.
+
+    Compared on each side's reference window (the rows its drift bins were fitted on): the PSI
+    of every tier-1 feature against the champion's bins (features that grow by construction,
+    such as tenure, belong outside tier 1),
+    at the spec's drift threshold, and every feature's null share (a change of more than
+    ``NULL_SHARE_SHIFT``). A champion registered without these records is not compared.
+    """
+    spec, rows = trained.spec, trained.reference_rows
+    if rows is None:
+        return []
+    try:
+        stored = registry.load_metadata(champion["artifact_uri"])
+    except registry.ArtifactError:
+        return []
+    bins = pd.DataFrame(stored.get("reference_bins", []))
+    shifts = []
+    watched = [f for f in spec.tier1 if f in rows.columns]
+    for feature in watched:
+        feature_bins = bins[bins.feature == feature] if len(bins) else bins
+        if len(feature_bins) == 0:
+            continue
+        value = drift.psi_against_bins(feature_bins.sort_values("bin_index"), rows[feature])
+        if np.isfinite(value) and value >= spec.drift_threshold:
+            shifts.append(f"{feature} PSI {value:.3f} >= {spec.drift_threshold}")
+    before = stored.get("null_shares") or {}
+    for feature, share in drift.null_shares(rows).items():
+        if feature in before and abs(share - before[feature]) > NULL_SHARE_SHIFT:
+            shifts.append(f"{feature} null share {before[feature]:.1%} -> {share:.1%}")
+    return shifts
+
+
+def first_champion_reason(trained: TrainedModel) -> str:
+    """Say why the first acceptable version became champion: only the checks the spec asked for."""
+    spec, passed = trained.spec, []
+    if spec.problem.success_metric is not None:
+        passed.append(f"meets the success criterion ({spec.problem.success_metric} >= "
+                      f"{spec.problem.success_target} on test)")
+    if beat_rule(trained):
+        passed.append("beats the rule baseline on test")
+    if spec.problem.max_latency_ms_per_1000 is not None or spec.problem.max_artifact_mb is not None:
+        passed.append("meets the constraints")
+    checks = " and ".join(passed) if passed else "no success criterion, rule or constraint in the spec"
+    return f"first version of the model: {checks}"
+
+
 def score_champion_on(trained: TrainedModel, champion: dict[str, Any]) -> float:
-    """Score the champion's Pipeline on the new version's test rows, in the selection metric."""
-    pipeline = registry.load_verified(champion)
+    """Score the champion on the new version's test rows, in the selection metric.
+
+    The champion's *evaluated* Pipeline (fitted on its train split) is used when it has one: its
+    deployed refit may have been fitted on these very rows, which would flatter it.
+    """
+    pipeline = registry.load_evaluated(champion)
     champion_spec = features_of(trained.spec, champion)
     rows = trained.test_rows
     predicted = predict(pipeline, feature_frame(rows, champion_spec), trained.spec)
@@ -209,11 +275,18 @@ def metadata(trained: TrainedModel) -> dict[str, Any]:
         "metrics": trained.metrics,
         "library_versions": library_versions(),
         "reference_bins": trained.reference_bins.to_dict(orient="records"),
+        "null_shares": ({} if trained.reference_rows is None
+                        else drift.null_shares(trained.reference_rows)),
     }
 
 
-def registry_row(trained: TrainedModel, artifact: Path, sha: str) -> dict[str, Any]:
-    """Flatten a trained version into one registry row (``REGISTRY_COLUMNS`` but status)."""
+def registry_row(trained: TrainedModel, artifact: Path, sha: str,
+                 evaluated: tuple[Path, str, str] | None = None) -> dict[str, Any]:
+    """Flatten a trained version into one registry row (``REGISTRY_COLUMNS`` but status).
+
+    ``evaluated`` is the evaluated Pipeline's (path, sha256, signature) when the deployed one is
+    a refit (``deploy.refit: all``).
+    """
     spec, windows = trained.spec, trained.windows
     met, value = met_criterion(trained)
     row: dict[str, Any] = {
@@ -246,6 +319,11 @@ def registry_row(trained: TrainedModel, artifact: Path, sha: str) -> dict[str, A
         "artifact_uri": str(artifact),
         "artifact_sha256": sha,
         "artifact_signature": registry.signature(spec.name, trained.version, sha),
+        "deploy_refit": spec.deploy_refit,
+        "evaluated_threshold": trained.evaluated_threshold,
+        "evaluated_artifact_uri": None if evaluated is None else str(evaluated[0]),
+        "evaluated_artifact_sha256": None if evaluated is None else evaluated[1],
+        "evaluated_artifact_signature": None if evaluated is None else evaluated[2],
     }
     # Signed so that positive is better (lift) or worse (gap) whatever the metric's direction.
     sign = 1 if HIGHER_IS_BETTER[spec.selection_metric] else -1
@@ -256,9 +334,10 @@ def registry_row(trained: TrainedModel, artifact: Path, sha: str) -> dict[str, A
         row[f"{split}_from"] = windows[split]["from"]
         row[f"{split}_to"] = windows[split]["to"]
         row[f"{split}_rows"] = windows[split]["rows"]
-    # The registered Pipeline is the one fitted on the train split.
+    # The deployed Pipeline's own fit window: every labelled row after a refit, else train.
+    fit_window = windows.get("fit", windows["train"])
     row["fit_rows"], row["fit_from"], row["fit_to"] = (
-        windows["train"]["rows"], windows["train"]["from"], windows["train"]["to"])
+        fit_window["rows"], fit_window["from"], fit_window["to"])
     for library, version in library_versions().items():
         row[f"{library}_version"] = version
     return row
@@ -274,8 +353,13 @@ def registry_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
         frame[column] = pd.to_datetime(frame[column]).dt.date
     for column in ("met_criterion", "beat_rule", "meets_constraints"):
         frame[column] = frame[column].astype("boolean")
-    for column in ("threshold", "success_target", "success_value", "baseline_rule_test_score"):
+    for column in ("threshold", "success_target", "success_value", "baseline_rule_test_score",
+                   "evaluated_threshold"):
         frame[column] = frame[column].astype("float64")
     text = [c for c in REGISTRY_COLUMNS if frame[c].dtype == object]
     frame[text] = frame[text].astype(object)
+    # Null in every row for versions without a refit: typed, so the warehouse column is text.
+    for column in ("deploy_refit", "evaluated_artifact_uri", "evaluated_artifact_sha256",
+                   "evaluated_artifact_signature"):
+        frame[column] = frame[column].astype("string")
     return frame

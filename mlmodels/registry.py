@@ -34,6 +34,7 @@ import sklearn
 from sklearn.pipeline import Pipeline
 
 PIPELINE_FILE = "pipeline.joblib"
+EVALUATED_FILE = "evaluated.joblib"  # the Pipeline fitted on train, when the deployed one is a refit
 METADATA_FILE = "metadata.json"
 EVALUATION_FILE = "evaluation.json"
 REGISTRY_FILE = "registry.json"
@@ -145,6 +146,37 @@ def save_version(
     _write_json(folder / EVALUATION_FILE, evaluation)
     _write_json(folder / METADATA_FILE, {**metadata, "artifact_sha256": sha})
     return artifact, sha
+
+
+def save_evaluated(pipeline: Pipeline, root: str | Path, model_name: str,
+                   version: str) -> tuple[Path, str, str]:
+    """Write the evaluated Pipeline (fitted on train) beside a version's deployed refit.
+
+    Returns
+    -------
+    tuple[Path, str, str]
+        Its path, sha256 and signature (signed as ``<version>/evaluated``, so it can never pass
+        for the deployed artifact).
+    """
+    artifact = version_dir(root, model_name, version) / EVALUATED_FILE
+    artifact.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(artifact, lambda handle: joblib.dump(pipeline, handle))
+    sha = sha256_of(artifact)
+    return artifact, sha, signature(model_name, f"{version}/evaluated", sha)
+
+
+def load_evaluated(row: dict[str, Any]) -> Pipeline:
+    """Load the Pipeline a version was evaluated with (verified as :func:`load_verified`).
+
+    That is the deployed artifact itself for versions without a refit.
+    """
+    uri = row.get("evaluated_artifact_uri")
+    if not isinstance(uri, str) or not uri:
+        return load_verified(row)
+    return load_verified({**row, "model_version": f"{row['model_version']}/evaluated",
+                          "artifact_uri": uri,
+                          "artifact_sha256": row["evaluated_artifact_sha256"],
+                          "artifact_signature": row["evaluated_artifact_signature"]})
 
 
 def load_verified(row: dict[str, Any]) -> Pipeline:

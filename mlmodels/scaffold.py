@@ -37,13 +37,18 @@ def render(spec: specs.ModelSpec, suites: str = "../expectations") -> dict[str, 
     name = spec.name
     folder = f"models/ml/{name}"
     header = HEADER.format(name=name)
-    waits = [f'dbt.ref("dq_{gate}")' for gate in spec.gates]
+    date = spec.score_column  # the as_of column, or snapshot_date for a snapshot model
+    snapshot = "true" if spec.is_snapshot else "false"
+    preflight = f'dbt.ref("ml_{name}__preflight")'
+    waits = [preflight, *(f'dbt.ref("dq_{gate}")' for gate in spec.gates)]
     quarantined = ""
     if spec.quarantine:
         tables = ", ".join(f'dbt.ref("dq_{gate}__quarantine")' for gate in spec.gates)
         quarantined = f", quarantined=[{tables}]"
     exported = [f"ml_{name}__{table}" for table in EXPORTED]
     files = {
+        f"{folder}/ml_{name}__preflight.py": _python(
+            header, [], f'workflow.preflight(dbt.ref("{spec.training_set}"), meta)'),
         f"{folder}/ml_{name}__train.py": _python(
             header, waits,
             f'workflow.train(dbt.ref("{spec.training_set}"), meta{quarantined}, signal=signal)',
@@ -68,17 +73,19 @@ def render(spec: specs.ModelSpec, suites: str = "../expectations") -> dict[str, 
             f"    scores=ref('ml_{name}__scores'),\n"
             f"    training_set=ref('{spec.training_set}'),\n"
             f"    entity_key='{spec.entity_key}',\n"
-            f"    as_of='{spec.as_of}',\n"
-            f"    attributes={list(spec.categorical)!r}) }}}}\n"
+            f"    as_of='{date}',\n"
+            f"    attributes={list(spec.categorical)!r},\n"
+            f"    snapshot={snapshot}) }}}}\n"
         ),
         f"{folder}/ml_{name}__feature_drift.sql": (
             f"-- {header}\n"
-            f"{{{{ mlmodels.feature_psi(\n"
+            + (SNAPSHOT_HISTORY if spec.is_snapshot else "")
+            + f"{{{{ mlmodels.feature_psi(\n"
             f"    reference_bins=ref('ml_reference_bins'),\n"
             f"    registry=ref('ml_model_registry'),\n"
             f"    rows=ref('{spec.training_set}'),\n"
             f"    model_name='{name}',\n"
-            f"    as_of_col='{spec.as_of}',\n"
+            f"    as_of_col='{date}',\n"
             f"    moderate={spec.drift_moderate},\n"
             f"    drift={spec.drift_threshold},\n"
             f"    scores=ref('ml_{name}__scores'),\n"
@@ -90,7 +97,7 @@ def render(spec: specs.ModelSpec, suites: str = "../expectations") -> dict[str, 
             f"    reference_bins=ref('ml_reference_bins'),\n"
             f"    scores=ref('ml_{name}__scores'),\n"
             f"    model_name='{name}',\n"
-            f"    as_of_col='{spec.as_of}',\n"
+            f"    as_of_col='{date}',\n"
             f"    moderate={spec.drift_moderate},\n"
             f"    drift={spec.drift_threshold}) }}}}\n"
         ),
@@ -103,8 +110,9 @@ def render(spec: specs.ModelSpec, suites: str = "../expectations") -> dict[str, 
             f"    model_name='{name}',\n"
             f"    entity_key='{spec.entity_key}',\n"
             f"    label='{spec.target}',\n"
-            f"    as_of_col='{spec.as_of}',\n"
-            f"    task='{spec.task}') }}}}\n"
+            f"    as_of_col='{date}',\n"
+            f"    task='{spec.task}',\n"
+            f"    snapshot={snapshot}) }}}}\n"
         ),
         f"{folder}/ml_{name}__retrain_signal.sql": (
             f"-- {header}\n"
@@ -114,7 +122,7 @@ def render(spec: specs.ModelSpec, suites: str = "../expectations") -> dict[str, 
             f"    realised=ref('ml_{name}__realised_performance'),\n"
             f"    evaluation_metrics=ref('ml_evaluation__metrics'),\n"
             f"    model_name='{name}',\n"
-            f"    as_of_col='{spec.as_of}',\n"
+            f"    as_of_col='{date}',\n"
             f"    tier1={list(spec.tier1)!r},\n"
             f"    task='{spec.task}',\n"
             f"    drift_threshold={spec.drift_threshold},\n"
@@ -126,11 +134,46 @@ def render(spec: specs.ModelSpec, suites: str = "../expectations") -> dict[str, 
     }
     if spec.label is not None:
         files[f"{folder}/{spec.training_set}.sql"] = _training_set(spec, header)
+        files[future_events_test(spec.label)] = _future_events(spec.label)
+    elif spec.snapshot.mart is not None:
+        files[f"{folder}/{spec.training_set}.sql"] = _snapshot_training_set(spec, header)
     for gate in spec.gates:
         # A gate shared by several specs must be asked for the same quarantine setting by all of
         # them: `mlmodels new --check` reports the gate's file as out of date otherwise.
         files.update(gate_files(gate, spec, spec.quarantine, suites))
     return files
+
+
+SNAPSHOT_DATE_META = (
+    "          snapshot_date: \"{{ var('snapshot_date', run_started_at.strftime('%Y-%m-%d')) }}\"")
+# A snapshot model's rows hold one snapshot; its drift is kept per snapshot date.
+SNAPSHOT_HISTORY = (
+    "{{ config(materialized='incremental', incremental_strategy='delete+insert',\n"
+    "          unique_key='snapshot_date', full_refresh=false) }}\n"
+)
+
+
+def future_events_test(label: specs.Label) -> str:
+    """Return the path of the test that fails the build on label events stamped in the future."""
+    return f"tests/mlmodels/assert_{label.events}__{label.timestamp}__not_after_observed_until.sql"
+
+
+def _future_events(label: specs.Label) -> str:
+    return (
+        f"-- generated by `mlmodels new`: no event of {label.events} is stamped after the\n"
+        "-- observed end of the data (var observed_until, default the build's start). A clock\n"
+        "-- error in a source fails the build here, before it creates as_ofs, labels or scores.\n"
+        "{{ config(severity='error') }}\n"
+        f"{{{{ mlmodels.future_events(ref('{label.events}'), '{label.timestamp}') }}}}\n"
+    )
+
+
+def _snapshot_training_set(spec: specs.ModelSpec, header: str) -> str:
+    where = repr(spec.snapshot.score_where) if spec.snapshot.score_where else "none"
+    return (f"-- {header}\n{{{{ mlmodels.snapshot_training_set(\n"
+            f"    mart=ref('{spec.snapshot.mart}'),\n"
+            f"    target='{spec.target}',\n"
+            f"    score_where={where}) }}}}\n")
 
 
 def suites_folder(project: Path) -> str:
@@ -147,8 +190,10 @@ def gate_files(gate: str, spec: specs.ModelSpec, quarantine: bool,
     """Return the gate of one mart: the validation model, its profile and (opt-in) quarantine."""
     folder = "models/quality"
     header = f"generated by `mlmodels new`: the gate of {gate}, suite expectations/{gate}.json"
+    # A model's own training set is gated after its preflight: seconds of checks before minutes.
+    wait = f"ml_{spec.name}__preflight" if gate == spec.training_set else None
     files = {
-        f"{folder}/dq_{gate}.py": _gate_model(header, "gate", gate),
+        f"{folder}/dq_{gate}.py": _gate_model(header, "gate", gate, wait),
         f"{folder}/dq_{gate}__profile.py": _gate_model(header, "profile", gate),
         f"{folder}/_dq_{gate}.yml": _gate_properties(header, gate, spec, quarantine, suites),
     }
@@ -157,13 +202,17 @@ def gate_files(gate: str, spec: specs.ModelSpec, quarantine: bool,
     return files
 
 
-def _gate_model(header: str, function: str, gate: str) -> str:
+def _gate_model(header: str, function: str, gate: str, wait: str | None = None) -> str:
+    waits = (f'    preflight = dbt.ref("{wait}")  # noqa: F841  (its checks pass first)\n'
+             if wait else "")
     return (
         f"# {header}\n"
         "from mlmodels import workflow\n\n\n"
         "def model(dbt, session):\n"
         '    dbt.config(materialized="table")\n'
-        f'    return workflow.{function}(dbt.ref("{gate}"), dbt.config.meta_get("mlmodels"))\n'
+        f"{waits}"
+        '    meta = dbt.config.meta_get("mlmodels")\n'
+        f'    return workflow.{function}(dbt.ref("{gate}"), meta)\n'
     )
 
 
@@ -183,7 +232,7 @@ def _gate_properties(header: str, gate: str, spec: specs.ModelSpec, quarantine: 
         "      expectation of severity error fails the build; whatever reads the mart waits for",
         f"      this gate. Report: target/data_quality/{gate}.html.",
         "    config:",
-        "      tags: [quality]",
+        "      tags: [ml, quality]",
         "      meta:",
         "        mlmodels:",
         f'          suite: "{suite}"',
@@ -199,7 +248,7 @@ def _gate_properties(header: str, gate: str, spec: specs.ModelSpec, quarantine: 
         f"      Profile of {gate} for this build: per column type, null share, distinct count,",
         "      min / max / mean / quantiles, skew, top categories; class balance; duplicates.",
         "    config:",
-        "      tags: [quality]",
+        "      tags: [ml, quality]",
         "      meta:",
         "        mlmodels:",
         f"          mart: {gate}",
@@ -213,7 +262,7 @@ def _gate_properties(header: str, gate: str, spec: specs.ModelSpec, quarantine: 
             f"      Rows of {gate} that fail a row-level expectation, with the reason: they are",
             "      neither trained on nor scored (quarantine is on in the spec).",
             "    config:",
-            "      tags: [quality]",
+            "      tags: [ml, quality]",
             "      meta:",
             "        mlmodels:",
             f'          suite: "{suite}"',
@@ -266,7 +315,7 @@ def _training_set(spec: specs.ModelSpec, header: str) -> str:
 
 
 def _properties(spec: specs.ModelSpec, header: str) -> str:
-    name, key, as_of = spec.name, spec.entity_key, spec.as_of
+    name, key, as_of = spec.name, spec.entity_key, spec.score_column
     spec_path = f"{{{{ env_var('DBT_PROJECT_DIR', '.') }}}}/ml/{name}.yml"
     pin = f"{{{{ var('champion_pins', {{}}).get('{name}', '') }}}}"
     what = "probability of " + spec.target if spec.is_classifier else "prediction of " + spec.target
@@ -292,14 +341,39 @@ def _properties(spec: specs.ModelSpec, header: str) -> str:
             "          - accepted_values:",
             "              arguments: {values: [train, valid, test, embargo, score]}",
         ]
+    elif spec.snapshot.mart is not None:
+        lines += [
+            f"  - name: {spec.training_set}",
+            "    description: >",
+            f"      Rows of snapshot model {name}: {spec.snapshot.mart} (one row per {key}) plus",
+            "      snapshot_date, is_label_mature (the target is known: trained on) and is_scored",
+            "      (the target is null" + (f", or {spec.snapshot.score_where}" if
+                                           spec.snapshot.score_where else "") + ": scored).",
+            "    config: {materialized: table, tags: [ml]}",
+            "    data_tests:",
+            "      - mlmodels.unique_combination:  # warn: the gate enforces the grain",
+            f"          arguments: {{columns: [{key}]}}",
+            "          config: {severity: warn}",
+        ]
     lines += [
+        f"  - name: ml_{name}__preflight",
+        "    description: >",
+        f"      Checks of model {name} that take seconds, run before the gates and training take",
+        "      minutes: the signing key, the spec's features against the training set (patterns,",
+        "      types), labels, and the split and CV folds against the as_of grid. One row per",
+        "      check; a failed check fails this model and names the fix.",
+        "    config:",
+        "      tags: [ml, training]",
+        "      meta:",
+        "        mlmodels:",
+        f'          spec: "{spec_path}"',
         f"  - name: ml_{name}__train",
         "    description: >",
         f"      Trains model {name} from its spec (or finds this data and spec already trained),",
         "      registers the version and applies the promotion rule. One row per registered",
         "      version, from the registry store.",
         "    config:",
-        "      tags: [training]",
+        "      tags: [ml, training]",
         "      meta:",
         "        mlmodels:",
         f'          spec: "{spec_path}"',
@@ -313,24 +387,32 @@ def _properties(spec: specs.ModelSpec, header: str) -> str:
         f"  - name: ml_{name}__scores",
         "    description: >",
         f"      The {what} of the champion (role champion) and of every challenger (role",
-        f"      shadow) for the score split at one {as_of} per run: the score_as_of var, by",
-        "      default the latest."
-        + (f" Backfill: the champion also scores every {as_of} after its training window"
-           " not scored yet (backfill = true)." if spec.monitoring.backfill else ""),
+        *(_snapshot_scores_text(spec) if spec.is_snapshot else [
+            f"      shadow) for the score split at one {as_of} per run: the score_as_of var, by",
+            "      default the latest."
+            + (f" Backfill: the champion also scores every {as_of} after its fit window"
+               " not scored yet (backfill = true)." if spec.monitoring.backfill else "")]),
         f"      Incremental: re-running an {as_of} replaces its rows, a new one",
         "      appends, and --full-refresh does not truncate the history (full_refresh: false).",
         f"      One row per model_version, {key} and {as_of}.",
         "    config:",
-        "      tags: [scoring]",
+        "      tags: [ml, scoring]",
         "      incremental_strategy: delete+insert",
         f"      unique_key: {as_of}",
         "      full_refresh: false",
-        "      post_hook: [\"{{ mlmodels.drop_dbt_tmp_tables() }}\"]",
+        "      post_hook:",
+        "        - \"{{ mlmodels.drop_dbt_tmp_tables() }}\"",
+        *([] if spec.is_snapshot else [  # a snapshot date is rescored by building it again
+            (f"        - \"{{{{ mlmodels.rescore_cleanup('{name}', '{as_of}', "
+            f"ref('{spec.training_set}')) }}}}\"")]),
         "      meta:",
         "        mlmodels:",
         f'          spec: "{spec_path}"',
         "          store: \"{{ env_var('MLMODELS_ARTIFACT_DIR', 'artifacts') }}\"",
         "          as_of: \"{{ var('score_as_of', '') }}\"",
+        "          rescore_from: \"{{ var('rescore_from', '') }}\"",
+        "          rescore_to: \"{{ var('rescore_to', '') }}\"",
+        *([SNAPSHOT_DATE_META] if spec.is_snapshot else []),
         "    data_tests:",
         "      - mlmodels.unique_combination:",
         f"          arguments: {{columns: [model_version, {key}, {as_of}]}}",
@@ -341,7 +423,7 @@ def _properties(spec: specs.ModelSpec, header: str) -> str:
         "    description: >",
         f"      Predictions of model {name} for BI: score, registered threshold, predicted label,",
         f"      risk band and the entity's attributes. One row per model_version, {key}, {as_of}.",
-        "    config: {tags: [scoring]}",
+        "    config: {materialized: table, tags: [ml, scoring]}",
         "    data_tests:",
         "      - mlmodels.unique_combination:",
         f"          arguments: {{columns: [model_version, {key}, {as_of}]}}",
@@ -351,7 +433,7 @@ def _properties(spec: specs.ModelSpec, header: str) -> str:
         f"      the rows it scored at that {as_of}: stable (< {spec.drift_moderate}), moderate",
         f"      (< {spec.drift_threshold}) or drift; null_share, and for categorical features the",
         "      unseen_share (categories not seen in training).",
-        "    config: {tags: [monitoring]}",
+        "    config: {materialized: table, tags: [ml, monitoring]}",
         "    data_tests:",
         "      - mlmodels.unique_combination:",
         f"          arguments: {{columns: [model_version, feature, {as_of}]}}",
@@ -360,7 +442,7 @@ def _properties(spec: specs.ModelSpec, header: str) -> str:
         f"      PSI per model_version and {as_of} of the scores against the version's scores of",
         (f"      its test split: stable (< {spec.drift_moderate}), moderate"
          f" (< {spec.drift_threshold}) or drift."),
-        "    config: {tags: [monitoring]}",
+        "    config: {materialized: table, tags: [ml, monitoring]}",
         "    data_tests:",
         "      - mlmodels.unique_combination:",
         f"          arguments: {{columns: [model_version, {as_of}]}}",
@@ -372,7 +454,7 @@ def _properties(spec: specs.ModelSpec, header: str) -> str:
          if spec.is_classifier else
          "      RMSE, MAE, R2, the mean prediction against the mean actual."),
         "      period: the version's embargo, valid, test or live window.",
-        "    config: {tags: [monitoring]}",
+        "    config: {materialized: table, tags: [ml, monitoring]}",
         "    data_tests:",
         "      - mlmodels.unique_combination:",
         f"          arguments: {{columns: [model_version, {as_of}]}}",
@@ -383,7 +465,7 @@ def _properties(spec: specs.ModelSpec, header: str) -> str:
         f"      than {spec.monitoring.performance_margin}; mean prediction and actual apart by more",
         (f"      than {spec.monitoring.rate_gap:.0%} over {spec.monitoring.rate_window} matured"
          f" {as_of}s)."),
-        "    config: {tags: [monitoring]}",
+        "    config: {materialized: table, tags: [ml, monitoring]}",
         "    data_tests:",
         "      - mlmodels.unique_combination:",
         f"          arguments: {{columns: [{as_of}]}}",
@@ -392,12 +474,21 @@ def _properties(spec: specs.ModelSpec, header: str) -> str:
         f"      Parquet copies of the predictions and monitoring tables of model {name} in",
         "      MLMODELS_EXPORT_DIR, replaced atomically, so BI tools can read while dbt writes.",
         "    config:",
-        "      tags: [scoring]",
+        "      tags: [ml, scoring]",
         "      meta:",
         "        mlmodels:",
         "          export_dir: \"{{ env_var('MLMODELS_EXPORT_DIR', 'exports') }}\"",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _snapshot_scores_text(spec: specs.ModelSpec) -> list[str]:
+    which = "rows whose target is null" + (
+        f" or that match {spec.snapshot.score_where}" if spec.snapshot.score_where else "")
+    return [
+        f"      shadow) for the {which}, once per build, stamped with snapshot_date (the",
+        "      snapshot_date var, default the build's day).",
+    ]
 
 
 def write(project: str | Path, name: str, force: bool = False) -> list[Path]:
@@ -457,7 +548,13 @@ def init(project: str | Path) -> list[str]:
        installed, relative to the project), which brings the macros, the generic tests and the
        shared models (registry, evaluation tables, reference bins, exports, gate results);
     2. ``dbt_project.yml`` gets the vars ``ml_models``, ``dq_gates`` and ``champion_pins``;
-    3. ``ml/`` (the specs) and ``expectations/`` (the suites) are created.
+    3. ``ml/`` (the specs) and ``expectations/`` (the suites) are created;
+    4. ``selectors.yml`` gets the selectors ``daily_scoring`` and ``retrain`` (added to an
+       existing file), which always include the gates.
+
+    The models ``mlmodels new`` writes set their own materialization (tables; incremental
+    scores) and tags (``ml`` on every one of them, gates included, so ``--select tag:ml`` never
+    bypasses a gate), whatever the project's folder defaults are.
 
     Run ``dbt deps`` next. Running ``init`` again changes nothing.
 
@@ -491,7 +588,70 @@ def init(project: str | Path) -> list[str]:
         if not (project / folder).is_dir():
             (project / folder).mkdir()
             done.append(f"{project / folder}/: created")
+    done += _merge_selectors(project / "selectors.yml")
     return done
+
+
+# Scheduled jobs must not bypass a gate: selecting a model by name does not run its upstream
+# gates, these selectors always include them. Generated models carry the tags (scaffold.render).
+SELECTORS = {
+    "daily_scoring": """\
+  - name: daily_scoring
+    description: >
+      Sources to marts, their Great Expectations gates, and scoring, predictions and monitoring
+      (drift, realised performance, retrain signal) with the current champions. No training.
+    definition:
+      union:
+        - method: tag
+          value: scoring
+          parents: true
+        - method: tag
+          value: monitoring
+          parents: true
+        - exclude:
+            - method: tag
+              value: training
+""",
+    "retrain": """\
+  - name: retrain
+    description: "Everything upstream of training (gates included), training, and what follows."
+    definition:
+      method: tag
+      value: training
+      parents: true
+      children: true
+""",
+}
+
+
+def _merge_selectors(path: Path) -> list[str]:
+    """Write the selectors ``daily_scoring`` and ``retrain``, or add those a file lacks."""
+    import yaml
+
+    if not path.is_file():
+        path.write_text("# Scheduled jobs (mlmodels init): these always include the gates.\n"
+                        "selectors:\n" + "".join(SELECTORS.values()))
+        return [f"{path}: wrote the selectors {', '.join(SELECTORS)}"]
+    text = path.read_text()
+    try:
+        existing = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise ScaffoldError(
+            f"{path} is not valid YAML ({error}); fix it, then run init again") from error
+    listed = existing.get("selectors") if isinstance(existing, dict) else None
+    if listed is not None and not isinstance(listed, list):
+        raise ScaffoldError(f"{path}: 'selectors' is not a list; add the selectors by hand")
+    names = {entry.get("name") for entry in listed or [] if isinstance(entry, dict)}
+    missing = [name for name in SELECTORS if name not in names]
+    if not missing:
+        return []
+    if listed is None:
+        text = text.rstrip("\n") + "\nselectors:\n"
+    elif not re.search(r"^  - name:", text, re.MULTILINE):
+        raise ScaffoldError(f"{path}: cannot add {missing} safely (its list is not indented by "
+                            "two spaces); add them by hand from the README")
+    path.write_text(text.rstrip("\n") + "\n" + "".join(SELECTORS[n] for n in missing))
+    return [f"{path}: added the selectors {', '.join(missing)}"]
 
 
 def _add_var(path: Path, var: str, empty: str) -> bool:

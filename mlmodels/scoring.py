@@ -29,7 +29,7 @@ def output_schema(spec: ModelSpec, key_types: pa.Schema) -> pa.Schema:
         ("model_version", pa.string()),
         ("role", pa.string()),
         (spec.entity_key, key_types.field(spec.entity_key).type),
-        (spec.as_of, key_types.field(spec.as_of).type),
+        (spec.score_column, key_types.field(spec.score_column).type),
         ("score", pa.float64()),
         ("threshold", pa.float64()),
         ("predicted_label", pa.int32()),
@@ -82,7 +82,7 @@ class Scorer:
     model_version: str
     role: str
     threshold: float | None
-    trained_through: pd.Timestamp | None = None  # the last as_of it trained on: scores only later
+    trained_through: pd.Timestamp | None = None  # the last as_of it was fitted on: scores later
 
 
 def registered_scorers(registry_rows: pd.DataFrame, spec: ModelSpec) -> list[Scorer]:
@@ -117,7 +117,9 @@ def registered_scorers(registry_rows: pd.DataFrame, spec: ModelSpec) -> list[Sco
 def _scorer(row: dict, role: str, spec: ModelSpec) -> Scorer:
     """Load one registered version (verified) as a scorer."""
     threshold = None if pd.isna(row.get("threshold")) else float(row["threshold"])
-    trained_through = None if pd.isna(row.get("train_to")) else pd.Timestamp(row["train_to"])
+    # The deployed fit's last as_of (fit_to; train_to for versions registered before refits).
+    last = row.get("fit_to") if not pd.isna(row.get("fit_to")) else row.get("train_to")
+    trained_through = None if pd.isna(last) else pd.Timestamp(last)
     return Scorer(registry.load_verified(row), features_of(spec, row), row["model_version"], role,
                   threshold, trained_through)
 
@@ -171,7 +173,7 @@ def _scored_batch(scorer, rows, batch, spec, schema, scored_at, backfill) -> pa.
             pa.array([scorer.model_version] * size, pa.string()),
             pa.array([scorer.role] * size, pa.string()),
             batch.column(spec.entity_key),
-            batch.column(spec.as_of),
+            batch.column(spec.score_column),
             pa.array(score, pa.float64()),
             pa.array([scorer.threshold] * size, pa.float64()),
             label,

@@ -7,9 +7,11 @@ constraints) and then declares the data and the workflow. Everything but ``name`
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -42,8 +44,40 @@ _TOP_FIELDS = {
     "name", "description", "problem", "task", "entity_key", "as_of", "target", "training_set",
     "split_column", "label", "split", "features", "candidates", "search", "selection_metric",
     "threshold", "class_weight", "promotion", "drift", "leakage", "quality", "random_state",
-    "monitoring",
+    "monitoring", "snapshot", "deploy", "non_negative",
 }
+# Fields that say what a model is for, not how it is trained: editing them makes no new version.
+COSMETIC_FIELDS: tuple[str, ...] = ("description", "monitoring")
+REFITS: tuple[str, ...] = ("all", "train")
+SNAPSHOT_DATE = "snapshot_date"  # the column that stamps a snapshot model's scores
+
+
+# A spec is data, not code: every name it gives a table or column must be a plain identifier, so
+# it can be spliced into SQL without quoting tricks (only rule_baseline, label.where, label.value
+# and snapshot.score_where are SQL, documented as trusted expressions).
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+PATTERN = re.compile(r"[A-Za-z0-9_*?\[\]!-]{1,63}")
+
+
+def expression_problem(text: str) -> str | None:
+    """Return why a SQL-expression field could leave its expression, or None if it cannot.
+
+    The four SQL fields (``rule_baseline``, ``label.where``, ``label.value``,
+    ``snapshot.score_where``) are spliced into a model's select. Outside string literals they may
+    not end the statement (``;``), open a comment (``--``, ``/*``) or close a parenthesis they did
+    not open: then they cannot run anything but an expression of that select.
+    """
+    depth, outside = 0, re.sub(r"'(?:[^']|'')*'", "''", text)
+    if outside.count("'") % 2:
+        return "an unterminated string literal"
+    for token in (";", "--", "/*", "*/"):
+        if token in outside:
+            return f"'{token}' outside a string literal"
+    for char in outside:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return "a ')' that closes a parenthesis the expression did not open"
+    return "an unclosed '('" if depth else None
 
 
 class SpecError(ValueError):
@@ -82,6 +116,14 @@ class Label:
     where: str = "true"
     value: str | None = None  # None: 1 if any matching event lies in the window; else sum(value)
     absent: bool = False  # 1 if NO matching event lies in the window (churn as "no purchase")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Where a snapshot model (``as_of: null``) finds its rows, and which of them it scores."""
+
+    mart: str | None = None  # mlmodels new writes the training set over it (one row per entity)
+    score_where: str | None = None  # SQL filter: these rows are scored too (e.g. still active)
 
 
 @dataclass(frozen=True)
@@ -132,6 +174,7 @@ class ModelSpec:
     threshold: Any = "max_f1"
     class_weight: str | None = None
     promotion_margin: float = 0.0
+    promotion_guard: bool = True  # a version trained on data shifted from the champion's waits
     drift_moderate: float = 0.1
     drift_threshold: float = 0.2
     max_single_feature_auc: float = 0.95
@@ -140,6 +183,14 @@ class ModelSpec:
     quarantine: bool = False
     random_state: int = 0
     monitoring: Monitoring = field(default_factory=Monitoring)
+    snapshot: Snapshot = field(default_factory=Snapshot)
+    deploy_refit: Literal["all", "train"] = "all"
+    non_negative: bool = False
+
+    @property
+    def score_column(self) -> str:
+        """The date column of the scores: the as_of column, or ``snapshot_date`` for snapshots."""
+        return self.as_of or SNAPSHOT_DATE
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -159,11 +210,14 @@ class ModelSpec:
     def fingerprint(self) -> str:
         """Return a sha256 of the spec's content, stable across key order and formatting.
 
-        Monitoring settings are left out: they change what is watched, not what is trained, so
-        editing them must not make a new model version.
+        The description, ``problem.decision`` and the monitoring settings are left out: they say
+        what the model is for and how it is watched, not what is trained, so editing them must
+        not make a new model version.
         """
         content = asdict(self)
-        content.pop("monitoring")
+        for cosmetic in COSMETIC_FIELDS:
+            content.pop(cosmetic)
+        content["problem"].pop("decision")
         canonical = json.dumps(content, sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -191,7 +245,8 @@ class ModelSpec:
                        numeric_patterns=None, categorical_patterns=None)
 
     def _reserved(self) -> set[str]:
-        return {self.entity_key, self.as_of or "", self.target, self.split_column, "is_label_mature"}
+        return {self.entity_key, self.as_of or SNAPSHOT_DATE, self.target, self.split_column,
+                "is_label_mature"}
 
     @staticmethod
     def _match(patterns, available, explicit, where, kind) -> tuple[str, ...]:
@@ -204,6 +259,12 @@ class ModelSpec:
             if not hits:
                 raise SpecError(f"{where}: features.{kind} include pattern '{pattern}' matches no column")
             chosen += [c for c in hits if c not in chosen]
+        for pattern in exclude:
+            # A pattern that excludes nothing is most often a typo that lets a column in.
+            if not any(fnmatch.fnmatchcase(c, pattern) for c in chosen):
+                raise SpecError(
+                    f"{where}: features.{kind} exclude pattern '{pattern}' matches none of the "
+                    f"included columns {list(chosen)}; fix the pattern or remove it")
         return tuple(c for c in chosen if not any(fnmatch.fnmatchcase(c, p) for p in exclude))
 
 
@@ -267,7 +328,22 @@ class _Parser:
             raise self.fail(field_name, "a mapping")
         unknown = sorted(set(value) - known)
         if unknown:
-            raise self.fail(f"{field_name}.{unknown[0]}", f"one of the known fields {sorted(known)}")
+            raise self.fail(f"{field_name}.{unknown[0]}", self.known(unknown[0], known))
+        return value
+
+    @staticmethod
+    def known(unknown: Any, known: set[str]) -> str:
+        close = difflib.get_close_matches(str(unknown), sorted(known), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"one of the known fields {sorted(known)}{hint}"
+
+    def identifier(self, value: Any, field_name: str) -> str:
+        rule = ("a plain SQL identifier (letters, digits and _, not starting with a digit, at most "
+                "63 characters)")
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(field_name, f"a non-empty string, {rule}, got {value!r}")
+        if not IDENTIFIER.fullmatch(value):
+            raise self.fail(field_name, f"{rule}, got {value!r}")
         return value
 
     def text(self, value: Any, field_name: str) -> str:
@@ -282,32 +358,50 @@ class _Parser:
             raise self.fail(field_name, f"{kind} in [{low}, {high}], got {value!r}")
         return value
 
+    def expression(self, value: Any, field_name: str) -> str:
+        text = self.text(value, field_name)
+        problem = expression_problem(text)
+        if problem:
+            raise self.fail(field_name, f"one SQL expression (it runs inside the model's select); "
+                            f"found {problem} in {text!r}")
+        return text
+
     def choice(self, value: Any, field_name: str, options: tuple[str, ...]) -> str:
         if value not in options:
             raise self.fail(field_name, f"one of {list(options)}, got {value!r}")
         return value
 
-    def columns(self, value: Any, field_name: str) -> list[str]:
+    def columns(self, value: Any, field_name: str, patterns: bool = False) -> list[str]:
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             raise self.fail(field_name, "a list of column names")
         if len(set(value)) != len(value):
             raise self.fail(field_name, "each column once")
+        for index, item in enumerate(value):
+            if patterns and not PATTERN.fullmatch(item):
+                raise self.fail(f"{field_name}[{index}]", "a column name pattern (letters, "
+                                f"digits, _ and the wildcards * ? [ ]), got {item!r}")
+            if not patterns:
+                self.identifier(item, f"{field_name}[{index}]")
         return list(value)
 
     def parse(self) -> ModelSpec:
         raw = self.raw
         unknown = sorted(set(raw) - _TOP_FIELDS)
         if unknown:
-            raise self.fail(unknown[0], f"one of the known fields {sorted(_TOP_FIELDS)}")
+            raise self.fail(unknown[0], self.known(unknown[0], _TOP_FIELDS))
         for required in ("name", "target", "features"):
             if required not in raw:
                 raise self.fail(required, "a value (the field is required)")
-        name = self.text(raw["name"], "name")
-        target = self.text(raw["target"], "target")
-        entity_key = self.text(raw.get("entity_key", "entity_id"), "entity_key")
+        name = self.identifier(raw["name"], "name")
+        target = self.identifier(raw["target"], "target")
+        entity_key = self.identifier(raw.get("entity_key", "entity_id"), "entity_key")
         as_of = raw.get("as_of", "as_of_date")
+        if isinstance(as_of, str) and as_of.strip().lower() in {"none", "null", ""}:
+            # YAML reads `None` as a string: the user meant no as_of column (snapshot data).
+            raise self.fail("as_of", f"a column name, or null for snapshot data (got {as_of!r}; "
+                            "write `as_of: null`)")
         if as_of is not None:
-            as_of = self.text(as_of, "as_of")
+            as_of = self.identifier(as_of, "as_of")
         task = self.choice(raw.get("task", "binary_classification"), "task", TASKS)
 
         numeric, numeric_patterns, categorical, categorical_patterns, encoding, tier1 = (
@@ -318,12 +412,18 @@ class _Parser:
         split = self.mapping(raw.get("split"), "split", {
             "valid_periods", "test_periods", "embargo_days", "valid_fraction", "test_fraction"})
         search = self.mapping(raw.get("search"), "search", {"method", "n_iter", "cv_folds"})
-        promotion = self.mapping(raw.get("promotion"), "promotion", {"margin"})
+        promotion = self.mapping(raw.get("promotion"), "promotion", {"margin", "guard"})
         drift = self.mapping(raw.get("drift"), "drift", {"moderate", "drift"})
         leakage = self.mapping(raw.get("leakage"), "leakage", {"max_single_feature_auc", "allow"})
         quality = self.mapping(raw.get("quality"), "quality", {"gates", "quarantine"})
         monitoring = self.mapping(raw.get("monitoring"), "monitoring", {
             "backfill", "performance_margin", "rate_gap", "rate_window", "retrain_on_signal"})
+        snapshot = self.snapshot(raw.get("snapshot"), as_of, label=raw.get("label"))
+        deploy = self.mapping(raw.get("deploy"), "deploy", {"refit"})
+        non_negative = self.flag(raw.get("non_negative", False), "non_negative")
+        if non_negative and task != "regression":
+            raise self.fail("non_negative", "a regression model (a classifier's score is a "
+                            "probability already)")
 
         default_metric = "roc_auc" if task == "binary_classification" else "rmse"
         selection = self.choice(
@@ -358,9 +458,9 @@ class _Parser:
             categorical=tuple(categorical),
             entity_key=entity_key,
             as_of=as_of,
-            training_set=self.text(raw.get("training_set", f"ml_{name}__training_set"),
-                                   "training_set"),
-            split_column=self.text(raw.get("split_column", "split"), "split_column"),
+            training_set=self.identifier(raw.get("training_set", f"ml_{name}__training_set"),
+                                         "training_set"),
+            split_column=self.identifier(raw.get("split_column", "split"), "split_column"),
             task=task,
             description=str(raw.get("description", "")),
             problem=problem,
@@ -388,6 +488,7 @@ class _Parser:
             threshold=threshold,
             class_weight=class_weight,
             promotion_margin=self.number(promotion.get("margin", 0.0), "promotion.margin", 0, 1e9),
+            promotion_guard=self.flag(promotion.get("guard", True), "promotion.guard"),
             drift_moderate=moderate,
             drift_threshold=drift_threshold,
             max_single_feature_auc=self.number(leakage.get("max_single_feature_auc", 0.95),
@@ -407,6 +508,24 @@ class _Parser:
                 retrain_on_signal=self.flag(monitoring.get("retrain_on_signal", False),
                                             "monitoring.retrain_on_signal"),
             ),
+            snapshot=snapshot,
+            deploy_refit=self.choice(deploy.get("refit", "all"), "deploy.refit", REFITS),
+            non_negative=non_negative,
+        )
+
+    def snapshot(self, raw: Any, as_of: str | None, label: Any) -> Snapshot:
+        value = self.mapping(raw, "snapshot", {"mart", "score_where"})
+        if value and as_of is not None:
+            raise self.fail("snapshot", "no snapshot block for a time-indexed spec (as_of is "
+                            f"'{as_of}'); set as_of: null for one row per entity")
+        if value and label is not None:
+            raise self.fail("label", "no label block for a snapshot spec: the target is a column "
+                            "of snapshot.mart")
+        mart, where = value.get("mart"), value.get("score_where")
+        return Snapshot(
+            mart=None if mart is None else self.identifier(mart, "snapshot.mart"),
+            score_where=None if where is None else self.expression(where,
+                                                                   "snapshot.score_where"),
         )
 
     def features(self, raw: Any, target: str, entity_key: str, as_of: str | None):
@@ -417,10 +536,10 @@ class _Parser:
             entry = value.get(kind, [])
             if isinstance(entry, dict):
                 entry = self.mapping(entry, f"features.{kind}", {"include", "exclude"})
-                include = self.columns(entry.get("include", []), f"features.{kind}.include")
+                include = self.columns(entry.get("include", []), f"features.{kind}.include", True)
                 if not include:
                     raise self.fail(f"features.{kind}.include", "at least one pattern")
-                exclude = self.columns(entry.get("exclude", []), f"features.{kind}.exclude")
+                exclude = self.columns(entry.get("exclude", []), f"features.{kind}.exclude", True)
                 lists[kind], patterns[kind] = [], (tuple(include), tuple(exclude))
             else:
                 lists[kind] = self.columns(entry, f"features.{kind}")
@@ -437,6 +556,7 @@ class _Parser:
         if not isinstance(encoding, dict):
             raise self.fail("features.encoding", "a mapping of categorical column to onehot or target")
         for column, how in encoding.items():
+            self.identifier(column, "features.encoding")
             self.choice(how, f"features.encoding.{column}", ENCODINGS)
             if column in lists["numeric"]:
                 raise self.fail(f"features.encoding.{column}", "a categorical column")
@@ -460,7 +580,7 @@ class _Parser:
             decision=str(value.get("decision", "")),
             success_metric=metric,
             success_target=target,
-            rule_baseline=None if rule is None else self.text(rule, "problem.rule_baseline"),
+            rule_baseline=None if rule is None else self.expression(rule, "problem.rule_baseline"),
             max_latency_ms_per_1000=None if latency is None else self.number(
                 latency, "problem.constraints.max_latency_ms_per_1000", 0, 1e9),
             max_artifact_mb=None if size is None else self.number(
@@ -498,12 +618,13 @@ class _Parser:
             raise self.fail("label.absent", "absent (1 when no event matches) or value (a sum), "
                             "not both")
         return Label(
-            mart=self.text(value["mart"], "label.mart"),
-            events=self.text(value["events"], "label.events"),
-            timestamp=self.text(value["timestamp"], "label.timestamp"),
+            mart=self.identifier(value["mart"], "label.mart"),
+            events=self.identifier(value["events"], "label.events"),
+            timestamp=self.identifier(value["timestamp"], "label.timestamp"),
             horizon_days=self.number(value["horizon_days"], "label.horizon_days", 1, 100_000, True),
-            where=self.text(value.get("where", "true"), "label.where"),
-            value=None if value.get("value") is None else self.text(value["value"], "label.value"),
+            where=self.expression(value.get("where", "true"), "label.where"),
+            value=None if value.get("value") is None else self.expression(value["value"],
+                                                                          "label.value"),
             absent=self.flag(value.get("absent", False), "label.absent"),
         )
 

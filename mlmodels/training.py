@@ -9,8 +9,12 @@ The order is the one a careful ML engineer follows by hand:
 5. evaluate the selected model, the baselines (prior, a plain linear model, the spec's rule) on
    test, once, after every choice is made.
 
-The final Pipeline is the one fitted on the train split (``fit_rows`` in the registry says so), so
-the threshold chosen on valid applies to exactly the model that is registered.
+Then, with ``deploy.refit: all`` (the default), the chosen configuration is **refitted for
+deployment** on every labelled row (train, valid and test), so the model that scores was fitted on
+the most recent matured data, not on a train split that ends a year before the first score. The
+evaluated Pipeline (fitted on train) is kept beside it: its metrics are what promotion compares.
+The deployed threshold flags the same share of the test rows as the evaluated threshold did
+(:func:`carry_threshold`). ``deploy.refit: train`` registers the evaluated Pipeline itself.
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ class TrainedModel:
     params: dict[str, Any]
     threshold: float | None
     metrics: dict[str, dict[str, float]]  # "<model>/<split>" -> metric -> value
-    windows: dict[str, dict[str, Any]]
+    windows: dict[str, dict[str, Any]]  # train, valid, test and fit (the deployed fit's rows)
     split_strategy: str
     evaluation: dict[str, list[dict[str, Any]]]
     reference_bins: pd.DataFrame
@@ -69,6 +73,9 @@ class TrainedModel:
     artifact_mb: float
     meets_constraints: bool
     test_rows: pd.DataFrame
+    evaluated_pipeline: Pipeline | None = None  # fitted on train; None: it is ``pipeline``
+    evaluated_threshold: float | None = None
+    reference_rows: pd.DataFrame | None = None  # the rows the reference bins were fitted on
 
     def score(self, model: str = "model", split: str = "test") -> float:
         """Return the selection metric of a model (model, prior, linear, rule) on a split."""
@@ -130,7 +137,10 @@ def prepare(rows: pd.DataFrame, spec: ModelSpec) -> tuple[ModelSpec, pd.DataFram
         if column not in rows.columns:
             raise TrainingDataError(f"{where}: column '{column}' is missing (spec expects it)")
     spec = spec.resolve(list(rows.columns))
+    check_feature_types(rows, spec, where)
     if spec.is_snapshot:
+        # Rows without a label are the ones to score (not yet known), never training rows.
+        rows = rows[rows[spec.target].notna()]
         rows = rows.sort_values(spec.entity_key, kind="stable").reset_index(drop=True)
         rows[spec.split_column] = stratified_random_split(
             rows[spec.target], spec.valid_fraction, spec.test_fraction, spec.random_state,
@@ -162,6 +172,28 @@ def prepare(rows: pd.DataFrame, spec: ModelSpec) -> tuple[ModelSpec, pd.DataFram
                     f"{where}: column '{spec.target}' has one class only in split '{split}'"
                 )
     return spec, rows, strategy
+
+
+def check_feature_types(rows: pd.DataFrame, spec: ModelSpec, where: str) -> None:
+    """Fail, naming the column and the fix, when a numeric feature holds text.
+
+    Raises
+    ------
+    TrainingDataError
+        If a column listed under ``features.numeric`` has values that are not numbers.
+    """
+    for column in spec.numeric:
+        values = rows[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        parsed = pd.to_numeric(values, errors="coerce")
+        bad = values[parsed.isna() & values.notna()]
+        if len(bad):
+            raise TrainingDataError(
+                f"{where}: feature '{column}' is listed under features.numeric but holds "
+                f"{len(bad)} value(s) that are not numbers, e.g. {bad.iloc[0]!r}; cast it in SQL "
+                f"(try_cast({column} as double) turns them into nulls, which are imputed) or "
+                "list it under features.categorical")
 
 
 def data_fingerprint(rows: pd.DataFrame, spec: ModelSpec) -> str:
@@ -242,26 +274,59 @@ def fit(
 
     windows = {s: window(p, spec) for s, p in parts.items()}
     tables = evaluation_tables(spec, pipeline, X, y, predictions, threshold, metrics, candidates)
+    deployed, deployed_threshold = pipeline, threshold
+    reference_rows, reference_scores = parts["train"], predictions["test"]
+    windows["fit"] = windows["train"]
+    if spec.deploy_refit == "all":
+        deployed = build_pipeline(spec, best["candidate"], best["params"])
+        deployed.fit(pd.concat([X[s] for s in SPLITS]), np.concatenate([y[s] for s in SPLITS]))
+        deployed_scores = predict(deployed, X["test"], spec)
+        if spec.is_classifier:
+            deployed_threshold = carry_threshold(predictions["test"], deployed_scores, threshold)
+        windows["fit"] = window(rows, spec)
+        # Drift is measured against what the deployed model learned most recently: the latest
+        # matured window of its fit (all its rows for snapshot data, which has no time order).
+        reference_rows = rows if spec.is_snapshot else parts["test"]
+        reference_scores = deployed_scores
     return TrainedModel(
         spec=spec,
-        pipeline=pipeline,
+        pipeline=deployed,
         version=version,
         estimator=best["candidate"],
         params=best["params"],
-        threshold=threshold,
+        threshold=deployed_threshold,
         metrics=metrics,
         windows=windows,
         split_strategy=strategy,
         evaluation=tables,
         reference_bins=pd.concat([
-            drift.reference_bins(parts["train"], spec.numeric, spec.categorical),
-            drift.prediction_bins(predictions["test"]),
+            drift.reference_bins(reference_rows, spec.numeric, spec.categorical),
+            drift.prediction_bins(reference_scores),
         ], ignore_index=True),
         latency_ms_per_1000=best["latency_ms_per_1000"],
         artifact_mb=best["artifact_mb"],
         meets_constraints=best["eligible"],
         test_rows=parts["test"],
+        evaluated_pipeline=None if deployed is pipeline else pipeline,
+        evaluated_threshold=threshold,
+        reference_rows=reference_rows[list(spec.features)],
     )
+
+
+def carry_threshold(evaluated: np.ndarray, deployed: np.ndarray, threshold: float) -> float:
+    """Return the deployed model's threshold: the one that flags the same share of test rows.
+
+    The evaluated threshold was chosen on valid for the model fitted on train. The refit model
+    has seen more recent rows and its scores sit on another scale (the base rate moved), so the
+    same number would flag a different share of customers than the one the policy chose; what
+    the team acts on is the share (how many are contacted), so that is what carries over.
+    """
+    share = float(np.mean(evaluated >= threshold))
+    if share <= 0:
+        return float(max(threshold, np.max(deployed) + 1e-12))
+    # the score of the k-th highest test row, k = the evaluated model's flagged count
+    flagged = max(round(share * len(deployed)), 1)
+    return float(np.sort(deployed)[::-1][flagged - 1])
 
 
 def audit_leakage(train: pd.DataFrame, spec: ModelSpec) -> None:

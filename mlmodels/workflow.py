@@ -64,6 +64,32 @@ def train(
                                         latest)
 
 
+def preflight(training_set: Any, meta: dict[str, Any]) -> pd.DataFrame:
+    """Run the checks that take seconds before the gates and training take minutes.
+
+    Parameters
+    ----------
+    training_set
+        The model's training set relation.
+    meta
+        ``spec``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per check: ``model_name``, ``check_name``, ``passed``, ``detail``.
+
+    Raises
+    ------
+    mlmodels.checks.PreflightError
+        Naming the spec, the field or column, and the fix, on the first failed check.
+    """
+    from mlmodels import checks
+
+    spec = specs.load(meta["spec"])
+    return pd.DataFrame(checks.preflight(training_set, spec))
+
+
 def previous_table(session: Any, this: Any, name: str) -> Any:
     """Return the table ``name`` beside the running model (``dbt.this``), or None if absent.
 
@@ -115,6 +141,8 @@ def score(
     """
     spec = specs.load(meta["spec"])
     rows = without(training_set, quarantined, spec)
+    if spec.is_snapshot:
+        return score_snapshot(rows, registered, spec, meta)
     dates = as_of_dates(rows.filter(f"{spec.split_column} = 'score'"), spec.as_of)
     as_of = meta.get("as_of") or (dates[-1] if dates else None)
     if as_of not in dates:
@@ -123,14 +151,8 @@ def score(
             f"holds {dates or 'no rows'}"
         )
     registry_rows = registered.df()
-    if not (registry_rows["status"] == "champion").any():
-        # A model whose versions were all rejected is a result, not a failure: its scores (and
-        # so its predictions and monitoring) stay empty, the has_champion test warns, and the
-        # other models of the build go on.
-        LOG.warning("model %s has no champion: nothing is scored (see ml_model_registry's status "
-                    "and reason)", spec.name)
-        schema = scoring.output_schema(spec, rows.limit(0).to_arrow_table().schema)
-        return pa.RecordBatchReader.from_batches(schema, [])
+    if not has_champion(registry_rows, spec):
+        return no_scores(rows, spec)
     scorers = scoring.registered_scorers(registry_rows, spec)
     wanted = {as_of}
     champion = scorers[0]
@@ -138,10 +160,80 @@ def score(
         held = set(as_of_dates(already_scored, spec.as_of)) if already_scored is not None else set()
         after = rows.filter(f"{spec.as_of} > date '{champion.trained_through.date()}'")
         wanted |= set(as_of_dates(after, spec.as_of)) - held
+    low, high = meta.get("rescore_from"), meta.get("rescore_to")
+    if low and high:
+        # Rescore after a data fix: every as_of of the range again (replacing what was written);
+        # the rescore_cleanup post-hook removes the range's rows this run did not write.
+        wanted |= {d for d in as_of_dates(rows, spec.as_of) if str(low) <= d <= str(high)}
     listed = ", ".join(f"date '{d}'" for d in sorted(wanted))
     rows = rows.filter(f"{spec.as_of} in ({listed})").order(spec.as_of)
     return scoring.score_registered(scorers, rows.to_arrow_reader(scoring.BATCH_ROWS), spec,
                                     live_as_of=as_of)
+
+
+def has_champion(registry_rows: pd.DataFrame, spec: specs.ModelSpec) -> bool:
+    """Return whether the model has a champion; warn when it has none.
+
+    A model whose versions were all rejected is a result, not a failure: its scores (and so its
+    predictions and monitoring) stay empty, the has_champion test warns, and the other models of
+    the build go on.
+    """
+    if (registry_rows["status"] == "champion").any():
+        return True
+    LOG.warning("model %s has no champion: nothing is scored (see ml_model_registry's status "
+                "and reason)", spec.name)
+    return False
+
+
+def no_scores(rows: Any, spec: specs.ModelSpec) -> pa.RecordBatchReader:
+    """Return an empty scores stream with the scores table's columns."""
+    schema = scoring.output_schema(spec, rows.limit(0).to_arrow_table().schema)
+    return pa.RecordBatchReader.from_batches(schema, [])
+
+
+def score_snapshot(
+    rows: Any, registered: Any, spec: specs.ModelSpec, meta: dict[str, Any]
+) -> pa.RecordBatchReader:
+    """Score a snapshot model's rows to score, stamped with the snapshot date.
+
+    The rows to score are those marked ``is_scored`` (the generated training set marks rows whose
+    target is null, or that match ``snapshot.score_where``) or, in a training set without that
+    column, the rows whose target is null or that match ``snapshot.score_where``. The date is
+    ``meta["snapshot_date"]`` (the ``snapshot_date`` var, default the build's day); rows that
+    carry a ``snapshot_date`` column of their own are scored at that date. The scores table is
+    incremental by snapshot date: scoring a date again replaces its rows.
+    """
+    day = snapshot_day(meta.get("snapshot_date"), spec)
+    column = specs.SNAPSHOT_DATE
+    if column in rows.columns:
+        rows = rows.filter(f"{column} = date '{day}'")
+    else:
+        rows = rows.project(f"*, date '{day}' as {column}")
+    if "is_scored" in rows.columns:
+        rows = rows.filter("is_scored")
+    else:
+        where = f"{spec.target} is null"
+        if spec.snapshot.score_where:
+            where += f" or ({spec.snapshot.score_where})"
+        rows = rows.filter(where)
+    registry_rows = registered.df()
+    if not has_champion(registry_rows, spec):
+        return no_scores(rows, spec)
+    scorers = scoring.registered_scorers(registry_rows, spec)
+    return scoring.score_registered(scorers, rows.to_arrow_reader(scoring.BATCH_ROWS), spec)
+
+
+def snapshot_day(value: Any, spec: specs.ModelSpec) -> str:
+    """Return the snapshot date as ``YYYY-MM-DD``: the given one, or today's (UTC)."""
+    from datetime import UTC, datetime
+
+    if not value:
+        return datetime.now(UTC).date().isoformat()
+    try:
+        return pd.Timestamp(str(value)).date().isoformat()
+    except ValueError as error:
+        raise ValueError(f"model '{spec.name}': var snapshot_date must be a date "
+                         f"(YYYY-MM-DD), got {value!r}") from error
 
 
 def as_of_dates(relation: Any, column: str) -> list[str]:

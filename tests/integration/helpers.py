@@ -2,6 +2,8 @@
 
 import os
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,3 +116,12 @@ def new_warehouse(root: Path, customers: int = SMALL, seed: int = 7) -> Warehous
     with duckdb.connect(str(warehouse.db)) as con:
         demo.generate(con, customers=customers, seed=seed)
     return warehouse
+
+
+def shell(*command: str, cwd: Path) -> str:
+    """Run one of the venv's commands as from a shell in a folder (its own process, as a user)."""
+    executable = Path(sys.executable).parent / command[0]
+    done = subprocess.run([str(executable), *command[1:]], cwd=cwd, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stdout[-4000:]}{done.stderr}"
+    return done.stdout

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from mlmodels import scaffold
+from tests.integration.helpers import shell
 
 pytestmark = pytest.mark.slow
 
@@ -137,14 +138,6 @@ def write_project(root: Path) -> Path:
     return project
 
 
-def shell(*command: str, cwd: Path) -> None:
-    """Run a command as from a shell in the project folder (its own process, like a user's)."""
-    executable = Path(sys.executable).parent / command[0]
-    done = subprocess.run([str(executable), *command[1:]], cwd=cwd, capture_output=True,
-                          text=True, check=False)
-    assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stdout[-3000:]}{done.stderr}"
-
-
 @pytest.fixture(scope="module")
 def adopted(tmp_path_factory):
     root = tmp_path_factory.mktemp("adoption")
@@ -177,7 +170,8 @@ def adopted(tmp_path_factory):
 def test_init_adds_the_package_vars_and_folders_once(tmp_path):
     project = write_project(tmp_path)
     done = scaffold.init(project)
-    assert len(done) == 5  # packages.yml, three vars, expectations/ (ml/ holds the spec already)
+    # packages.yml, three vars, expectations/ (ml/ holds the spec already), selectors.yml
+    assert len(done) == 6
     packages = (project / "packages.yml").read_text()
     local = packages.split("local:")[1].strip()
     assert (project / local / "dbt_project.yml").is_file()
@@ -185,6 +179,7 @@ def test_init_adds_the_package_vars_and_folders_once(tmp_path):
     assert "  ml_models: []" in text and "  champion_pins: {}" in text
     assert scaffold.init(project) == []  # idempotent
     assert scaffold.suites_folder(project) == "expectations"
+    assert "name: daily_scoring" in (project / "selectors.yml").read_text()
 
 
 def test_the_adopted_project_builds_to_predictions_and_drift(adopted):
@@ -198,10 +193,31 @@ def test_the_adopted_project_builds_to_predictions_and_drift(adopted):
                        f"date '{latest}' and not coalesce(backfill, false)").fetchall()[0][0]
         assert live > 0
         for table in ("ml_churn__feature_drift", "ml_churn__prediction_drift",
-                      "ml_churn__realised_performance", "ml_churn__retrain_signal",
-                      "dq_results"):
+                      "ml_churn__retrain_signal", "dq_results"):
             assert con.sql(f"select count(*) from {table}").fetchall()[0][0] > 0, table
+        # Refitted through the latest matured as_of, the champion has scored nothing whose
+        # label has matured yet: the table is there, and fills in as the labels mature.
+        fit_to = con.sql("select fit_to from ml_model_registry").fetchall()[0][0]
+        assert con.sql("select count(*) from ml_churn__realised_performance where "
+                       f"as_of_date <= date '{fit_to}'").fetchall()[0][0] == 0
         features = {row[0] for row in con.sql(
             "select distinct feature from ml_churn__feature_drift").fetchall()}
         assert features == {"orders_30d", "orders_90d", "revenue_90d", "days_since_last_order"}
     assert os.listdir(project / "expectations")
+
+
+def test_the_adopted_project_has_tables_selectors_and_gated_tags(adopted):
+    """The README's steps give tables (not views), working selectors, and tag:ml with its gates."""
+    project, db = adopted
+    with duckdb.connect(str(db)) as con:
+        kinds = dict(con.sql("select table_name, table_type from information_schema.tables "
+                             "where table_name like 'ml_churn__%'").fetchall())
+    assert kinds and set(kinds.values()) == {"BASE TABLE"}, kinds
+    env = {**os.environ, "SHOP_DB": str(db), "DBT_PROFILES_DIR": str(project),
+           "DBT_PROJECT_DIR": str(project)}
+    for selection in (["--selector", "daily_scoring"], ["--select", "tag:ml"]):
+        listed = subprocess.run([str(Path(sys.executable).parent / "dbt"), "ls", *selection,
+                                 "--resource-type", "model", "--output", "name", "--quiet"],
+                                cwd=project, capture_output=True, text=True, env=env, check=True)
+        names = set(listed.stdout.split())
+        assert {"ml_churn__scores", "dq_ml_churn__training_set"} <= names, names

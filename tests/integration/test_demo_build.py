@@ -16,7 +16,9 @@ def test_every_table_has_rows(built):
             "learning_curve")],
         *[f"ml_{m}__{t}" for m in ("churn", "spend") for t in (
             "training_set", "train", "scores", "predictions", "feature_drift",
-            "prediction_drift", "realised_performance", "retrain_signal")],
+            "prediction_drift", "retrain_signal")],
+        # churn is refitted on every matured label: nothing it scored has matured yet.
+        "ml_spend__realised_performance",
     ]:
         assert built.sql(f"select count(*) as n from {table}").n[0] > 0, table
 
@@ -48,15 +50,34 @@ def test_each_model_has_a_champion_that_beats_its_baselines(built):
     for row in (churn, spend):
         assert row.met_criterion and row.beat_rule and row.meets_constraints
         assert registry.sha256_of(row.artifact_uri) == row.artifact_sha256
-    assert churn.split_strategy == "time" and churn.fit_rows == churn.train_rows
+    assert churn.split_strategy == "time"
+
+
+def test_the_champion_is_deployed_fitted_on_every_matured_row(built):
+    """Deploy on recent data: the fit window ends at the latest matured as_of, not at train_to."""
+    row = built.sql("select * from ml_model_registry where model_name = 'churn'").iloc[0]
+    matured = built.sql("select max(as_of_date) as last, count(*) as n from ml_churn__"
+                        "training_set where split in ('train', 'valid', 'test')")
+    assert row.fit_to == matured["last"][0] == row.test_to
+    assert row.fit_rows == matured.n[0] == row.train_rows + row.valid_rows + row.test_rows
+    assert row.deploy_refit == "all" and row.evaluated_artifact_uri
+    spend = built.sql("select * from ml_model_registry where model_name = 'spend'").iloc[0]
+    assert spend.deploy_refit == "train" and spend.fit_to == spend.train_to  # deploy.refit: train
+    # The build that promotes it sees no reason to retrain: its reference is its latest window.
+    signal = built.sql("select * from ml_churn__retrain_signal order by as_of_date")
+    assert len(signal) and not signal.retrain_recommended.any(), signal.reasons.tolist()
+
+
+def test_no_spend_forecast_is_negative(built):
+    assert built.sql("select min(score) as low from ml_spend__scores").low[0] >= 0
 
 
 def test_scores_cover_the_score_split_and_equal_the_pipeline(built):
     row = built.sql("select * from ml_model_registry where model_name = 'churn'").iloc[0]
     rows = built.sql("select * from ml_churn__training_set where as_of_date >"
-                     f" date '{row.train_to:%Y-%m-%d}'")
+                     f" date '{row.fit_to:%Y-%m-%d}'")
     scores = built.sql("select * from ml_churn__scores")
-    # the latest as_of of the score split, and (backfill) every as_of after the training window
+    # the latest as_of of the score split, and (backfill) every as_of after the fit window
     assert len(scores) == len(rows)
     assert set(rows[rows.as_of_date == rows.as_of_date.max()].split) == {"score"}
     pipeline = registry.load_pipeline(row.artifact_uri, row.artifact_sha256, row.model_version)
@@ -93,8 +114,9 @@ def test_rebuild_on_unchanged_data_and_full_refresh_keep_the_registry(built):
 def test_sql_psi_equals_the_numpy_reference_definition(built):
     from mlmodels import drift
 
-    drift_rows = built.sql("select * from ml_churn__feature_drift where feature_type = 'numeric'")
-    rows = built.sql("select * from ml_churn__training_set")
+    # spend deploys its evaluated model (deploy.refit: train): its reference is its train split.
+    drift_rows = built.sql("select * from ml_spend__feature_drift where feature_type = 'numeric'")
+    rows = built.sql("select * from ml_spend__training_set")
     train = rows[rows.split == "train"]
     checked = 0
     for feature in ("revenue_30d", "avg_order_value_30d", "days_since_last_order", "tenure_days"):
@@ -112,20 +134,20 @@ def test_sql_psi_equals_the_numpy_reference_definition(built):
 
 
 def test_the_retrain_signal_follows_the_price_change(built):
-    signal = built.sql("select * from ml_churn__retrain_signal order by as_of_date")
+    signal = built.sql("select * from ml_spend__retrain_signal order by as_of_date")
     before = signal[signal.as_of_date < "2024-09-01"]
     after = signal[signal.as_of_date >= "2024-11-01"]
-    assert len(before) >= 2 and not before.retrain_recommended.any()
+    assert len(before) >= 2 and not before.drift_reason.any()
     assert after.drift_reason.all()
     assert after.reasons.str.contains("avg_order_value_30d").all()
 
 
 def test_realised_performance_on_the_test_window_matches_the_registered_test_metrics(built):
-    realised = built.sql("select * from ml_churn__realised_performance where period = 'test'")
+    realised = built.sql("select * from ml_spend__realised_performance where period = 'test'")
     registered = built.sql("select metric, value from ml_evaluation__metrics where model_name ="
-                           " 'churn' and model = 'model' and split = 'test'")
+                           " 'spend' and model = 'model' and split = 'test'")
     registered = dict(zip(registered.metric, registered.value, strict=True))
-    # The same rows scored by the same model: pooled, the realised recall is the test recall.
-    recall = (realised.recall * realised.positives).sum() / realised.positives.sum()
-    assert recall == pytest.approx(registered["recall"], abs=1e-9)
-    assert realised.roc_auc.between(registered["roc_auc"] - 0.05, registered["roc_auc"] + 0.05).all()
+    # The same rows scored by the same model: pooled, the realised RMSE is the test RMSE.
+    pooled = np.sqrt((realised.rmse ** 2 * realised.labelled_rows).sum()
+                     / realised.labelled_rows.sum())
+    assert pooled == pytest.approx(registered["rmse"], rel=1e-9)

@@ -23,8 +23,10 @@ def set_monitoring(warehouse, rate_gap: float) -> None:
     text = path.read_text()
     text = text.split("\nmonitoring:")[0].replace(
         "tier1: [days_since_last_order, orders_30d, avg_order_value_30d]", "tier1: []")
+    # Deployed fitted on train only, so the first build backfills matured as_ofs: the rate
+    # reason has labelled history to fire on.
     path.write_text(text + "\nmonitoring: {retrain_on_signal: true, performance_margin: 1.0, "
-                    f"rate_gap: {rate_gap}}}\n")
+                    f"rate_gap: {rate_gap}}}\ndeploy: {{refit: train}}\n")
 
 
 def test_new_data_trains_only_once_the_signal_says_so(tmp_path):

@@ -30,12 +30,12 @@ def score_as_ofs(warehouse) -> dict[str, int]:
     return dict(zip(counts.d, counts.n, strict=True))
 
 
-def test_the_first_run_backfills_every_as_of_after_the_training_window(warehouse):
+def test_the_first_run_backfills_every_as_of_after_the_fit_window(warehouse):
     scores = warehouse.sql(SCORES)
-    train_to = warehouse.sql("select train_to from ml_model_registry where model_name = 'churn'"
-                             " and status = 'champion'").train_to[0]
+    fit_to = warehouse.sql("select fit_to from ml_model_registry where model_name = 'churn'"
+                           " and status = 'champion'").fit_to[0]
     after = warehouse.sql("select cast(as_of_date as varchar) as d, count(*) as n from"
-                          f" ml_churn__training_set where as_of_date > date '{train_to:%Y-%m-%d}'"
+                          f" ml_churn__training_set where as_of_date > date '{fit_to:%Y-%m-%d}'"
                           " group by 1 order by 1")
     assert score_as_ofs(warehouse) == dict(zip(after.d, after.n, strict=True))
     live = scores.as_of_date == scores.as_of_date.max()

@@ -99,8 +99,10 @@ def test_pinning_an_unknown_version_names_the_registered_ones(rows, tmp_path):
 
 
 def test_champion_scores_as_champion_and_challengers_as_shadow(rows, tmp_path):
-    good = train_and_register(rows, spec_with(GOOD), tmp_path).model_version[0]
-    frame = train_and_register(rows, spec_with(WEAK), tmp_path)
+    # Fitted on train only (deploy.refit: train), so the later as_ofs are outside the fit window.
+    keep = {"deploy": {"refit": "train"}}
+    good = train_and_register(rows, spec_with(GOOD, **keep), tmp_path).model_version[0]
+    frame = train_and_register(rows, spec_with(WEAK, **keep), tmp_path)
     scorers = scoring.registered_scorers(frame, spec_with(GOOD))
     assert [(s.model_version, s.role) for s in scorers] == [
         (good, "champion"), (next(v for v in frame.model_version if v != good), "shadow")]
@@ -110,8 +112,9 @@ def test_champion_scores_as_champion_and_challengers_as_shadow(rows, tmp_path):
     scored = scoring.score_registered(scorers, reader, spec_with(GOOD)).read_all().to_pandas()
     assert scored.groupby("role").model_version.unique().map(list).to_dict() == {
         "champion": [good], "shadow": [scorers[1].model_version]}
-    # No version scores an as_of inside its own training window.
-    trained_through = pd.Timestamp(frame.train_to.max())
+    # No version scores an as_of inside its own fit window.
+    assert (frame.fit_to == frame.train_to).all()
+    trained_through = pd.Timestamp(frame.fit_to.max())
     after = rows[rows.as_of_date > trained_through]
     assert (scored.groupby("role").size() == len(after)).all()
     assert scored.as_of_date.min() > trained_through
@@ -184,3 +187,62 @@ def test_scoring_a_model_without_champion_returns_no_rows(rows, tmp_path):
                                 {"spec": str(tmp_path / "toy.yml"), "store": str(tmp_path)})
         table = reader.read_all()
     assert table.num_rows == 0 and "score" in table.column_names
+
+
+def test_the_deployed_model_is_refitted_on_every_labelled_row(rows, tmp_path):
+    frame = train_and_register(rows, spec_with(GOOD), tmp_path)
+    row = frame.iloc[0]
+    labelled = rows[rows.split.isin(["train", "valid", "test"])]
+    # The registry keeps the evaluated windows and the deployed fit's window apart.
+    assert (row.fit_rows, str(row.fit_from), str(row.fit_to)) == (
+        len(labelled), "2024-01-01", "2024-12-01")
+    assert row.train_rows < row.fit_rows and str(row.train_to) == "2024-06-01"
+    assert row.deploy_refit == "all" and row.evaluated_artifact_uri.endswith("evaluated.joblib")
+    deployed = registry.load_verified(row.to_dict())
+    evaluated = registry.load_evaluated(row.to_dict())
+    assert deployed.named_steps["est"].coef_.tolist() != evaluated.named_steps["est"].coef_.tolist()
+    # The deployed threshold flags the test share the evaluated threshold flagged.
+    test = labelled[labelled.split == "test"]
+    X = test[["x1", "x2", "colour"]]
+    evaluated_share = (evaluated.predict_proba(X)[:, 1] >= row.evaluated_threshold).mean()
+    deployed_share = (deployed.predict_proba(X)[:, 1] >= row.threshold).mean()
+    assert abs(evaluated_share - deployed_share) <= 1 / len(test)
+    # Nothing inside the deployed fit window is scored.
+    scorers = scoring.registered_scorers(frame, spec_with(GOOD))
+    assert scorers[0].trained_through == pd.Timestamp("2024-12-01")
+
+
+def test_a_tampered_evaluated_artifact_is_refused(rows, tmp_path):
+    row = train_and_register(rows, spec_with(GOOD), tmp_path).iloc[0].to_dict()
+    path = row["evaluated_artifact_uri"]
+    with open(path, "ab") as handle:
+        handle.write(b"x")
+    with pytest.raises(registry.ArtifactError, match="sha256"):
+        registry.load_evaluated(row)
+
+
+def test_a_version_trained_on_shifted_data_stays_challenger(rows, tmp_path):
+    """Promotion guard: comparing on the same corrupted window would promote it; it must not."""
+    spec = spec_with({**GOOD, "tier1": ["x1"]})
+    champion = train_and_register(rows, spec, tmp_path).model_version[0]
+    shifted = rows.assign(x1=rows.x1 + 1.5 * (rows.as_of_date >= "2024-10-01"))
+    frame = train_and_register(shifted, spec, tmp_path)
+    new = next(v for v in frame.model_version if v != champion)
+    assert statuses(frame) == {champion: "champion", new: "challenger"}
+    assert "x1 PSI" in frame.set_index("model_version").reason[new]
+
+
+def test_a_null_flood_in_the_new_data_stays_challenger_unless_the_guard_is_off(rows, tmp_path):
+    champion = train_and_register(rows, spec_with(GOOD), tmp_path).model_version[0]
+    flooded = rows.copy()
+    flooded.loc[(flooded.as_of_date >= "2024-10-01") & (flooded.index % 5 < 2), "x2"] = np.nan
+    frame = train_and_register(flooded, spec_with(GOOD), tmp_path)
+    reason = frame.set_index("model_version").reason
+    new = next(v for v in frame.model_version if v != champion)
+    assert frame.set_index("model_version").status[new] == "challenger"
+    assert "x2 null share" in reason[new]
+    # With the guard off the same data is judged on the metric alone (what main did).
+    off = spec_with(GOOD, promotion={"guard": False})
+    train_and_register(rows, off, tmp_path / "off")
+    unguarded = train_and_register(flooded, off, tmp_path / "off")
+    assert len(unguarded) == 2 and not unguarded.reason.str.contains("shifted").any()

@@ -25,7 +25,8 @@ def test_new_writes_the_files_and_lists_the_model(tmp_path, capsys):
     written = sorted(p.name for p in (project / "models" / "ml" / "forecast").iterdir())
     assert written == ["_ml_forecast.yml", "ml_forecast__exports.py",
                        "ml_forecast__feature_drift.sql", "ml_forecast__prediction_drift.sql",
-                       "ml_forecast__predictions.sql", "ml_forecast__realised_performance.sql",
+                       "ml_forecast__predictions.sql", "ml_forecast__preflight.py",
+                       "ml_forecast__realised_performance.sql",
                        "ml_forecast__retrain_signal.sql", "ml_forecast__scores.py",
                        "ml_forecast__train.py", "ml_forecast__training_set.sql"]
     gates = sorted(p.name for p in (project / "models" / "quality").iterdir())

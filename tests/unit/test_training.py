@@ -19,11 +19,20 @@ def test_fit_uses_train_only_and_reports_every_split_and_baseline(rows, spec):
     assert trained.metrics["model/test"]["roc_auc"] > 0.7
     assert trained.metrics["prior/test"]["roc_auc"] == 0.5
     assert trained.windows["train"]["rows"] == (rows.split == "train").sum()
-    # The imputer saw train rows only: its median of x2 is train's median.
-    imputer = trained.pipeline.named_steps["pre"].named_transformers_["num"][0]
+    # While choosing, the imputer saw train rows only: its median of x2 is train's median.
+    imputer = trained.evaluated_pipeline.named_steps["pre"].named_transformers_["num"][0]
     assert imputer.statistics_[1] == pytest.approx(rows.loc[rows.split == "train", "x2"].median())
+    # The deployed refit saw every labelled row; its drift reference is its latest window, test.
+    labelled = rows[rows.split.isin(["train", "valid", "test"])]
+    deployed = trained.pipeline.named_steps["pre"].named_transformers_["num"][0]
+    assert deployed.statistics_[1] == pytest.approx(labelled.x2.median())
     bins = trained.reference_bins
-    assert (bins.reference_total[bins.feature == "x1"] == (rows.split == "train").sum()).all()
+    assert (bins.reference_total[bins.feature == "x1"] == (rows.split == "test").sum()).all()
+    kept = training.fit(rows, specs.from_dict({**SPEC, "deploy": {"refit": "train"}}))
+    assert kept.evaluated_pipeline is None and kept.windows["fit"] == kept.windows["train"]
+    kept_bins = kept.reference_bins
+    assert (kept_bins.reference_total[kept_bins.feature == "x1"]
+            == (rows.split == "train").sum()).all()
     assert {"metrics", "curves", "confusion", "thresholds", "importances", "candidates",
             "learning_curve"} <= set(trained.evaluation)
 
@@ -80,7 +89,9 @@ def test_test_split_is_looked_at_once(rows):
     rng = np.random.default_rng(9)
     shuffled.loc[test, "label"] = rng.permutation(shuffled.loc[test, "label"].to_numpy())
     a, b = training.fit(rows, spec), training.fit(shuffled, spec)
-    assert (a.estimator, a.params, a.threshold) == (b.estimator, b.params, b.threshold)
+    # (The deployed refit then learns from test too: its threshold is not a choice made here.)
+    assert (a.estimator, a.params, a.evaluated_threshold) == (
+        b.estimator, b.params, b.evaluated_threshold)
     timing = {"fit_seconds", "latency_ms_per_1000"}
 
     def choices(trained):

@@ -4,4 +4,5 @@ from mlmodels import workflow
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    return workflow.profile(dbt.ref("ml_churn__training_set"), dbt.config.meta_get("mlmodels"))
+    meta = dbt.config.meta_get("mlmodels")
+    return workflow.profile(dbt.ref("ml_churn__training_set"), meta)

@@ -34,14 +34,18 @@
 {%- endif -%}
 {%- if scores is not none %}
     {%- set current_rows -%}
-    select scored.model_version, rows_in.*
+    {#- A snapshot model's rows may carry no snapshot_date: they are this build's snapshot. #}
+    select scored.model_version,
+        {%- if execute and as_of_col | lower not in present | map('lower') | list %}
+        scored.{{ as_of_col }},
+        {%- endif %}
+        rows_in.*
     from {{ rows }} as rows_in
     inner join (
         select distinct model_version, {{ entity_key }}, {{ as_of_col }} from {{ scores }}
         where model_name = '{{ model_name }}'
     ) as scored
-        on scored.{{ entity_key }} = rows_in.{{ entity_key }}
-        and scored.{{ as_of_col }} = rows_in.{{ as_of_col }}
+        on {{ mlmodels.scored_rows_join('scored', 'rows_in', rows, entity_key, as_of_col) }}
     {%- endset %}
 {%- else %}
     {%- set current_rows -%}

@@ -10,13 +10,17 @@
     `period` places the as_of in the version's own windows: embargo, valid, test, or live (after
     its test window), so a dashboard can tell replayed history from live predictions. -#}
 {% macro realised_performance(scores, training_set, registry, model_name, entity_key, label,
-                              as_of_col='as_of_date', task='binary_classification') -%}
+                              as_of_col='as_of_date', task='binary_classification',
+                              snapshot=false) -%}
     {{ return(adapter.dispatch('realised_performance', 'mlmodels')(
-        scores, training_set, registry, model_name, entity_key, label, as_of_col, task)) }}
+        scores, training_set, registry, model_name, entity_key, label, as_of_col, task,
+        snapshot)) }}
 {%- endmacro %}
 
+{#- snapshot=true (a snapshot model): the rows scored at an earlier snapshot date against the
+    label this build's snapshot records for the entity (what became of them since). -#}
 {% macro default__realised_performance(scores, training_set, registry, model_name, entity_key,
-                                       label, as_of_col, task) -%}
+                                       label, as_of_col, task, snapshot=false) -%}
 {%- set classifier = task == 'binary_classification' -%}
 with scored as (
     select
@@ -30,9 +34,15 @@ with scored as (
     from {{ scores }} as scores
     inner join {{ training_set }} as rows_in
         on rows_in.{{ entity_key }} = scores.{{ entity_key }}
+        {%- if not snapshot %}
         and rows_in.{{ as_of_col }} = scores.{{ as_of_col }}
+        {%- endif %}
     where scores.model_name = '{{ model_name }}'
+        {%- if snapshot %}
+        and scores.{{ as_of_col }} < {{ mlmodels.snapshot_date() }}
+        {%- else %}
         and rows_in.is_label_mature
+        {%- endif %}
         and rows_in.{{ label }} is not null
 ),
 

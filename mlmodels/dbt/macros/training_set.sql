@@ -27,7 +27,9 @@ with label_events as (
 ),
 
 observed as (
-    select max({{ timestamp }}) as observed_until from {{ events }}
+    -- never later than the observed end of the data: a future timestamp matures no label
+    select least(max({{ timestamp }}), {{ mlmodels.observed_until() }}) as observed_until
+    from {{ events }}
 ),
 
 labelled as (

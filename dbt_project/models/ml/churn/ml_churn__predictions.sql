@@ -4,4 +4,5 @@
     training_set=ref('ml_churn__training_set'),
     entity_key='customer_id',
     as_of='as_of_date',
-    attributes=['plan', 'region', 'acquisition_channel']) }}
+    attributes=['plan', 'region', 'acquisition_channel'],
+    snapshot=false) }}

@@ -7,4 +7,5 @@
     entity_key='customer_id',
     label='churned_90d',
     as_of_col='as_of_date',
-    task='binary_classification') }}
+    task='binary_classification',
+    snapshot=false) }}

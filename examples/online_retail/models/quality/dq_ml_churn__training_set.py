@@ -4,4 +4,6 @@ from mlmodels import workflow
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    return workflow.gate(dbt.ref("ml_churn__training_set"), dbt.config.meta_get("mlmodels"))
+    preflight = dbt.ref("ml_churn__preflight")  # noqa: F841  (its checks pass first)
+    meta = dbt.config.meta_get("mlmodels")
+    return workflow.gate(dbt.ref("ml_churn__training_set"), meta)

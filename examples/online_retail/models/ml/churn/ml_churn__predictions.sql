@@ -4,4 +4,5 @@
     training_set=ref('ml_churn__training_set'),
     entity_key='customer_id',
     as_of='as_of_date',
-    attributes=['country_group']) }}
+    attributes=['country_group'],
+    snapshot=false) }}

@@ -7,4 +7,5 @@
     entity_key='customer_id',
     label='spend_next_90d',
     as_of_col='as_of_date',
-    task='regression') }}
+    task='regression',
+    snapshot=false) }}

@@ -1,0 +1,206 @@
+"""Bad data, hostile specs and killed runs never reach a prediction or a champion.
+
+One demo world is built once; each test attacks it, asserts that the prediction history, the
+registry and the champion are unchanged (or changed exactly as documented) and that the error
+names what went wrong, then repairs what it broke.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mlmodels import scaffold, specs
+from tests.integration.helpers import REPO, failures, new_warehouse
+
+pytestmark = pytest.mark.slow
+
+SCORES = "select * from ml_churn__scores order by all"
+REGISTRY = "select model_name, model_version, status from ml_model_registry order by all"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    warehouse = new_warehouse(tmp_path_factory.mktemp("reliability"))
+    warehouse.build()
+    return warehouse
+
+
+def state(world) -> tuple:
+    """What must survive an attack: the scores of both models, and the registry."""
+    return (world.sql(SCORES), world.sql("select * from ml_spend__scores order by all"),
+            world.sql(REGISTRY))
+
+
+def assert_unchanged(world, before: tuple, rescored_live: bool = False) -> None:
+    """Nothing added, lost or changed; with rescored_live, a later build re-scored the live
+    as_of (a new scored_at, the same scores), which every build does by design."""
+    for old, new in zip(before, state(world), strict=True):
+        if rescored_live and "scored_at" in old.columns:
+            old, new = old.drop(columns="scored_at"), new.drop(columns="scored_at")
+        assert new.equals(old)
+
+
+def test_future_timestamps_fail_at_the_first_gate_and_write_nothing(world):
+    before = state(world)
+    # 0.5% of events stamped in 2030 (a clock error in a source).
+    world.raw("create table raw.future as select * from raw.events using sample 0.5 percent "
+              "(bernoulli, 3)")
+    world.raw("update raw.future set occurred_at = occurred_at + interval 5 year, "
+              "event_id = event_id + 900000000")
+    world.raw("insert into raw.events select * from raw.future")
+    try:
+        result = world.build(expect_success=False)
+        message = failures(result)
+        assert "assert_stg_demo__events__occurred_at__not_after_observed_until" in message
+        assert "fail" in message
+        assert_unchanged(world, before)
+        # Even past the failing test (as a run that skips tests would be), the grid stops at the
+        # observed end: no as_of lies beyond it.
+        world.build("--select", "feat_customer__as_of", "ml_churn__training_set")
+        latest = world.sql("select max(as_of_date) as d from feat_customer__as_of").d[0]
+        assert latest <= world.sql("select now()::date as d").d[0]
+    finally:
+        world.raw("delete from raw.events where event_id in (select event_id from raw.future)")
+        world.raw("drop table raw.future")
+    world.build()
+    assert_unchanged(world, before, rescored_live=True)
+
+
+def test_rescoring_a_range_replaces_it_and_removes_junk_for_good(world):
+    before = world.sql(SCORES)
+    junk = before[before.as_of_date == before.as_of_date.max()].head(50).copy()
+    junk["as_of_date"] = pd.Timestamp("2030-04-01")
+    with world_connection(world) as con:
+        con.register("junk_rows", junk)
+        con.execute("insert into ml_churn__scores select * from junk_rows")
+    world.build("--select", "+ml_churn__predictions")
+    before = world.sql(SCORES)
+    before = before[before.as_of_date != pd.Timestamp("2030-04-01")]
+    assert (world.sql(SCORES).as_of_date.astype(str) == "2030-04-01").sum() == 50  # kept: it
+    # is never rewritten by a normal build, which is why a documented rescore exists.
+    latest = str(before.as_of_date.max().date())
+    world.build("--select", "+ml_churn__predictions", "--vars",
+                json.dumps({"rescore_from": latest, "rescore_to": "2030-12-31"}))
+    after = world.sql(SCORES)
+    assert not (after.as_of_date.astype(str) == "2030-04-01").any()
+    history = world.sql("select * from ml_rescore_history")
+    assert history.model_name.tolist() == ["churn"] and history.replaced_rows[0] == 50
+    untouched = before[before.as_of_date != before.as_of_date.max()].reset_index(drop=True)
+    kept = after[after.as_of_date != before.as_of_date.max()].reset_index(drop=True)
+    assert kept.equals(untouched)  # outside the range: byte for byte, scored_at included
+    rescored = after[after.as_of_date == before.as_of_date.max()]
+    old = before[before.as_of_date == before.as_of_date.max()]
+    assert len(rescored) == len(old) and (rescored.score.values == old.score.values).all()
+    assert world.sql("select count(*) as n from ml_churn__predictions where as_of_date = "
+                     "date '2030-04-01'").n[0] == 0
+
+
+def world_connection(world):
+    import duckdb
+
+    return duckdb.connect(str(world.db))
+
+
+def dbt_process(world, *args: str) -> subprocess.Popen:
+    """Start `dbt build` in its own process, as a scheduler would (so it can be killed -9)."""
+    env = {**os.environ, "DUCKDB_PATH": str(world.db), "MLMODELS_ARTIFACT_DIR": str(world.artifacts),
+           "DBT_PROJECT_DIR": str(world.project), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+           "MLMODELS_SIGNING_KEY_FILE": str(world.artifacts.parent / "signing.key"),
+           "MLMODELS_EXPORT_DIR": str(world.artifacts.parent / "exports")}
+    log = world.project / "logs" / "dbt.log"
+    log.parent.mkdir(exist_ok=True)
+    log.write_text("")
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "dbt"), "build", "--project-dir", str(world.project),
+         "--profiles-dir", str(REPO), "--log-path", str(log.parent), *args],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def kill_when_started(world, process: subprocess.Popen, node: str, delay: float) -> bool:
+    """Kill -9 the build `delay` seconds after dbt starts `node`; False if it never started."""
+    log = world.project / "logs" / "dbt.log"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and process.poll() is None:
+        if f"model main.{node}" in log.read_text(errors="replace") and "START" in log.read_text(
+                errors="replace"):
+            time.sleep(delay)
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize(("node", "delay"), [("ml_churn__scores", 0.5),
+                                             ("ml_churn__train", 1.0),
+                                             ("dq_feat_customer__as_of", 0.5)])
+def test_kill_9_mid_build_loses_nothing(world, node, delay):
+    before = state(world)
+    registry_file = world.artifacts / "churn" / "registry.json"
+    registry_before = registry_file.read_text()
+    # New labelled data, so the train step really trains (and the scores really write).
+    world.raw("insert into raw.events select event_id + 800000000, customer_id, event_type, "
+              "occurred_at - interval 3 day, amount from raw.events where event_type = 'order' "
+              "and event_id % 53 = 0")
+    try:
+        process = dbt_process(world, "--select", f"+{node}+")
+        assert kill_when_started(world, process, node, delay), f"{node} never started"
+        json.loads(registry_file.read_text())  # still a valid registry
+        if node != "ml_churn__train":
+            assert registry_file.read_text() == registry_before
+        assert_unchanged_scores(world, before)
+    finally:
+        world.raw("delete from raw.events where event_id >= 800000000")
+    world.build()  # the next run recovers on its own
+
+
+def assert_unchanged_scores(world, before: tuple) -> None:
+    scores = world.sql(SCORES)
+    assert scores.equals(before[0]), "a killed run changed the prediction history"
+    champions = world.sql("select model_version from ml_model_registry where model_name = "
+                          "'churn' and status = 'champion'")
+    assert len(champions) == 1
+
+
+@pytest.mark.parametrize(("field", "payload"), [
+    ("target", "churned_90d) as x from raw.events; drop table raw.customers; select (1"),
+    ("entity_key", "customer_id; drop table raw.customers"),
+    ("as_of", "as_of_date -- "),
+    ("training_set", "ml_churn__training_set /* */"),
+])
+def test_a_hostile_spec_is_refused_before_any_sql(world, field, payload):
+    path = world.project / "ml" / "churn.yml"
+    original = path.read_text()
+    tables = world.sql("select table_schema, table_name from information_schema.tables "
+                       "order by all")
+    try:
+        kept = [line for line in original.splitlines() if not line.startswith(f"{field}:")]
+        path.write_text("\n".join([*kept, f"{field}: {json.dumps(payload)}", ""]))
+        with pytest.raises(specs.SpecError, match=f"field '{field}'"):
+            specs.load(path)
+        with pytest.raises(scaffold.ScaffoldError, match=f"field '{field}'"):
+            scaffold.write(world.project, "churn", force=True)
+        result = world.build("--select", "ml_churn__preflight", expect_success=False)
+        assert f"field '{field}'" in failures(result)
+    finally:
+        path.write_text(original)
+    assert world.sql("select table_schema, table_name from information_schema.tables "
+                     "order by all").equals(tables)
+
+
+def test_a_renamed_source_column_fails_loudly_and_changes_nothing(world):
+    before = state(world)
+    world.raw("alter table raw.events rename column amount to order_amount")
+    try:
+        result = world.build(expect_success=False)
+        assert "amount" in failures(result)
+        assert_unchanged(world, before)
+    finally:
+        world.raw("alter table raw.events rename column order_amount to amount")
