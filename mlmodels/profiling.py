@@ -416,11 +416,26 @@ class _Draft:
         lower = low - width
         if low >= 0:
             lower = max(lower, 0.0)
-        self.add(kind, "warn", column=column,
-                 min_value=round_down(lower), max_value=round_up(high + width))
+        upper: float | None = round_up(high + width)
+        if self.grows(column):
+            # Tenure, lifetime totals: the train window's maximum is broken by later data by
+            # construction, so an upper bound would only ever cry wolf.
+            upper = None
+            self.skip(column, f"{kind} (max_value)", "grows with the partitions by "
+                                                     "construction: no upper bound")
+        self.add(kind, "warn", column=column, min_value=round_down(lower), max_value=upper)
         if low >= 0:
             # A sign flip is an error, not drift: counts, amounts and ages are never negative.
             self.add(kind, "error", column=column, min_value=0, max_value=None)
+
+    def grows(self, column: str) -> bool:
+        """Return whether a column's per-partition maximum rises with every partition."""
+        if self.partition_column is None:
+            return False
+        highest = self.numbers(column).groupby(self.train[self.partition_column],
+                                               observed=True).max().sort_index().to_numpy()
+        highest = highest[np.isfinite(highest)]
+        return len(highest) >= 3 and bool(np.all(np.diff(highest) > 0))
 
     def value_set(self, column: str) -> None:
         """Add the set of values a categorical feature takes in train."""
@@ -467,7 +482,9 @@ class _Draft:
         mean_low, mean_high = _band(float(finite.mean()), groups, "mean", spread)
         self.add("expect_column_mean_to_be_between", "warn", column=column,
                  min_value=round_down(mean_low), max_value=round_up(mean_high))
-        median_low, median_high = _band(float(np.median(finite)), groups, "median", spread)
+        integer = bool(np.all(finite == np.round(finite)))
+        median_low, median_high = _band(float(np.median(finite)), groups, "median", spread,
+                                        integer)
         self.add("expect_column_quantile_values_to_be_between", "warn", column=column,
                  quantile_ranges={"quantiles": [0.5],
                                   "value_ranges": [[round_down(median_low),
@@ -490,15 +507,23 @@ def _band(
     groups: SeriesGroupBy,
     stat: str,
     spread: float,
+    integer: bool = False,
 ) -> tuple[float, float]:
-    """Return center +- 3 sd of the per-partition statistic, or +-50% with one partition."""
+    """Return center +- 3 sd of the per-partition statistic, or +-50% with one partition.
+
+    A band never gets narrower than a tenth of the feature's standard deviation, and a median of
+    an integer feature's band never narrower than +-1: per-partition medians of counts are often
+    all equal, and a band of zero width fails on the first partition that moves by one.
+    """
     per_partition = _partition_stats(groups, stat)
     if len(per_partition) > 1:
-        half = 3 * float(np.std(per_partition, ddof=1))
+        half = max(3 * float(np.std(per_partition, ddof=1)), 0.1 * spread)
     else:
         # A relative band collapses for a mean near zero: a quarter of the feature's standard
         # deviation is the least a band is allowed to be.
         half = max(0.5 * abs(center), 0.25 * spread)
+    if integer and stat == "median":
+        half = max(half, 1.0)
     return _cover(center - half, center + half, groups, stat, per_partition)
 
 

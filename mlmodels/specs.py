@@ -177,6 +177,7 @@ class ModelSpec:
     promotion_guard: bool = True  # a version trained on data shifted from the champion's waits
     drift_moderate: float = 0.1
     drift_threshold: float = 0.2
+    drift_exclude: tuple[str, ...] = ()  # grow by construction (tenure, lifetime totals)
     max_single_feature_auc: float = 0.95
     leakage_allow: tuple[str, ...] = ()
     gates: tuple[str, ...] = ()
@@ -231,7 +232,8 @@ class ModelSpec:
         """
         available = [c for c in columns if c not in self._reserved()]
         where = f"spec '{self.name}': training set '{self.training_set}'"
-        for column in (*self.numeric, *self.categorical, *self.tier1, *self.encoding):
+        for column in (*self.numeric, *self.categorical, *self.tier1, *self.encoding,
+                       *self.drift_exclude):
             if column not in columns:
                 raise SpecError(f"{where} has no column '{column}' (unknown feature column)")
         numeric = self._match(self.numeric_patterns, available, self.numeric, where, "numeric")
@@ -413,7 +415,7 @@ class _Parser:
             "valid_periods", "test_periods", "embargo_days", "valid_fraction", "test_fraction"})
         search = self.mapping(raw.get("search"), "search", {"method", "n_iter", "cv_folds"})
         promotion = self.mapping(raw.get("promotion"), "promotion", {"margin", "guard"})
-        drift = self.mapping(raw.get("drift"), "drift", {"moderate", "drift"})
+        drift = self.mapping(raw.get("drift"), "drift", {"moderate", "drift", "exclude"})
         leakage = self.mapping(raw.get("leakage"), "leakage", {"max_single_feature_auc", "allow"})
         quality = self.mapping(raw.get("quality"), "quality", {"gates", "quarantine"})
         monitoring = self.mapping(raw.get("monitoring"), "monitoring", {
@@ -491,6 +493,7 @@ class _Parser:
             promotion_guard=self.flag(promotion.get("guard", True), "promotion.guard"),
             drift_moderate=moderate,
             drift_threshold=drift_threshold,
+            drift_exclude=tuple(self.drift_exclude(drift, raw)),
             max_single_feature_auc=self.number(leakage.get("max_single_feature_auc", 0.95),
                                                "leakage.max_single_feature_auc", 0.5, 1.0),
             leakage_allow=tuple(allow),
@@ -586,6 +589,17 @@ class _Parser:
             max_artifact_mb=None if size is None else self.number(
                 size, "problem.constraints.max_artifact_mb", 0, 1e9),
         )
+
+    def drift_exclude(self, drift: dict[str, Any], raw: dict[str, Any]) -> list[str]:
+        # Features that grow by construction (tenure, lifetime totals) drift every month; PSI on
+        # them is an alarm that means nothing, so they get no reference bins and no drift rows.
+        excluded = self.columns(drift.get("exclude", []), "drift.exclude")
+        tier1 = (raw.get("features") or {}).get("tier1") or []
+        both = sorted(set(excluded) & set(tier1))
+        if both:
+            raise self.fail("drift.exclude", f"features outside tier1 (tier-1 drift triggers "
+                            f"retraining); {both[0]} is in both")
+        return excluded
 
     def cv_folds(self, value: Any) -> int:
         # 0: no cross-validation, for histories too short to hold embargoed folds.

@@ -300,7 +300,9 @@ def fit(
         split_strategy=strategy,
         evaluation=tables,
         reference_bins=pd.concat([
-            drift.reference_bins(reference_rows, spec.numeric, spec.categorical),
+            drift.reference_bins(reference_rows,
+                                 [f for f in spec.numeric if f not in spec.drift_exclude],
+                                 [f for f in spec.categorical if f not in spec.drift_exclude]),
             drift.prediction_bins(reference_scores),
         ], ignore_index=True),
         latency_ms_per_1000=best["latency_ms_per_1000"],

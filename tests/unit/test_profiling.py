@@ -382,3 +382,20 @@ def test_drafted_suite_catches_broken_data_in_gx(toy, train, gx_batches):
     failed = {(kind, column) for kind, column, *_ in _failures(gx_batches(rows, suite))}
     assert ("expect_column_values_to_be_in_set", "colour") in failed
     assert ("expect_column_values_to_be_between", "x1") in failed
+
+
+def test_draft_suite_does_not_cry_wolf_on_growing_or_integer_features(toy, train):
+    """Alarms that mean something: no upper bound on a feature that grows by construction (a
+    later partition always breaks it), and no zero-width band around an integer median."""
+    order = train["as_of_date"].rank(method="dense")
+    rng = np.random.default_rng(3)
+    grown = train.assign(x1=order * 30 + rng.integers(0, 5, len(train)),  # tenure-like
+                         x2=rng.integers(2, 5, len(train)).astype(float))  # a small count
+    suite = profiling.draft_suite(toy, grown, partition_column="as_of_date")
+    bounds = [e for e in _find(suite, "expect_column_values_to_be_between", "x1")
+              if e["meta"]["severity"] == "warn"]
+    assert bounds and bounds[0]["kwargs"]["max_value"] is None
+    assert any(n["column"] == "x1" for n in suite["meta"]["not_drafted"])
+    median = _find(suite, "expect_column_quantile_values_to_be_between", "x2")[0]
+    low, high = median["kwargs"]["quantile_ranges"]["value_ranges"][0]
+    assert high - low >= 2
