@@ -19,13 +19,25 @@ BIN_COLUMNS = [
 
 
 def decile_edges(values: np.ndarray) -> np.ndarray:
-    """Return the 11 bucket edges of the reference definition.
+    """Return the bucket edges of the reference definition: deciles, with tied edges collapsed.
 
     The 0th, 10th, ..., 100th percentiles of ``values`` (numpy's default linear interpolation),
     with the outer edges replaced by -inf and +inf so that every later value falls in a bucket.
+    Where ties make a bucket ``[lower, upper)`` empty on ``values`` (equal deciles of an integer
+    feature, or a first decile equal to the minimum), its upper edge is dropped and it merges with
+    the next bucket: so no reference bucket is empty, and PSI measures a shift of the values, not
+    the smoothing constant of an empty bucket. Without ties, these are the plain 11 edges.
     """
     edges = np.percentile(values, np.linspace(0, 100, 11))
     edges[0], edges[-1] = -np.inf, np.inf
+    edges = np.unique(edges)
+    while len(edges) > 2:
+        empty = np.flatnonzero(np.histogram(values, edges)[0] == 0)
+        if len(empty) == 0:
+            break
+        # Drop the empty bucket's upper edge (its lower edge when it is the last bucket).
+        drop = empty[0] + 1 if empty[0] + 1 < len(edges) - 1 else empty[0]
+        edges = np.delete(edges, drop)
     return edges
 
 
@@ -57,8 +69,8 @@ def reference_bins(
     Returns
     -------
     pandas.DataFrame
-        Columns ``BIN_COLUMNS``. Numeric features get ten buckets ``[lower_edge, upper_edge)``
-        over their non-null values; categorical features one row per category seen in training.
+        Columns ``BIN_COLUMNS``. Numeric features get up to ten buckets
+        ``[lower_edge, upper_edge)`` over their non-null values (:func:`decile_edges`: none empty); categorical features one row per category seen in training.
         ``reference_total`` is the number of non-null training values of the feature.
     """
     rows: list[dict[str, object]] = []
@@ -92,7 +104,7 @@ def prediction_bins(test_scores: np.ndarray) -> pd.DataFrame:
 
 
 def _decile_rows(values: np.ndarray, feature: str, feature_type: str) -> list[dict[str, object]]:
-    """Return the ten ``[lower_edge, upper_edge)`` buckets of ``values`` with their counts."""
+    """Return the (up to ten) ``[lower_edge, upper_edge)`` buckets of ``values`` with their counts."""
     if len(values) == 0:
         return []
     edges = decile_edges(values)

@@ -38,11 +38,33 @@ def test_reference_bins_match_numpy_histogram():
     assert categorical.reference_count.to_dict() == train["c"].value_counts().to_dict()
 
 
-def test_tie_heavy_edges_leave_empty_buckets():
+def test_tied_deciles_collapse_so_no_reference_bucket_is_empty():
     values = np.array([0.0] * 90 + [1.0] * 10)
     bins = drift.reference_bins(pd.DataFrame({"x": values}), ["x"], [])
-    assert bins.reference_count.sum() == 100
-    assert (bins.reference_count == 0).sum() >= 8
+    assert bins.reference_count.tolist() == [90, 10]
+    # One interior edge, the 90th percentile (interpolated between the 0s and the 1s).
+    assert bins.lower_edge.iloc[0] == -np.inf and 0 < bins.upper_edge.iloc[0] <= 1
+    # An integer feature of a real purchase log: many ties, a minimum shared by a third of rows.
+    counts = np.random.default_rng(4).poisson(1.2, 5000).astype(float)
+    bins = drift.reference_bins(pd.DataFrame({"n": counts}), ["n"], [])
+    assert (bins.reference_count > 0).all() and bins.reference_count.sum() == 5000
+    # Before the collapse, PSI of a sample of the same distribution reached tens on such data.
+    same = np.random.default_rng(5).poisson(1.2, 5000).astype(float)
+    assert drift.psi(counts, same) < 0.01
+    assert drift.psi(counts, counts + 1) > 0.2
+
+
+def test_a_constant_feature_has_one_bucket():
+    edges = drift.decile_edges(np.full(50, 3.0))
+    assert edges.tolist() == [-np.inf, np.inf]
+
+
+def test_psi_against_stored_bins_equals_the_reference_definition_on_ties():
+    rng = np.random.default_rng(6)
+    train, current = rng.poisson(0.7, 3000).astype(float), rng.poisson(1.1, 2000).astype(float)
+    bins = drift.reference_bins(pd.DataFrame({"n": train}), ["n"], [])
+    assert drift.psi_against_bins(bins, pd.Series(current)) == pytest.approx(
+        drift.psi(train, current), rel=1e-12)
 
 
 def test_boolean_categories_are_spelled_as_the_warehouse_casts_them():
