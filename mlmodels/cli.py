@@ -84,6 +84,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                             "one, else expectations/ beside the project)")
     draft.add_argument("--force", action="store_true", help="overwrite existing suites")
 
+    gates = commands.add_parser(
+        "draft-gates",
+        help="draft the source-level gates (dbt tests, severity error) of a raw table or staging "
+             "model from its data",
+    )
+    gates.add_argument("relation", help="a model name, or source.table (as in source('a', 'b'))")
+    _add_db(gates, "the DuckDB file that holds the relation")
+    _add_project(gates)
+    gates.add_argument("--force", action="store_true", help="overwrite existing gate files")
+
     report = commands.add_parser(
         "report", help="write a model version's HTML report (evaluation, drift, monitoring)"
     )
@@ -103,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "draft-suite":
         folder = args.expectations or args.project / scaffold.suites_folder(args.project)
         return _draft_suites(args.name, args.db, args.project, folder, args.force)
+    if args.command == "draft-gates":
+        return _draft_gates(args.relation, args.db, args.project, args.force)
     if args.command == "init":
         return _init(args.project)
     if args.command == "generate-demo":
@@ -160,6 +172,21 @@ def _draft_suites(name: str, db: Path, project: Path, folder: Path, force: bool)
                 # Labels exist on mature rows only; score rows are checked by the mart's gate.
                 suite["meta"]["row_filter"] = "is_label_mature"
             _write_suite(path, suite, f"the train split {window[0]}..{window[1]}")
+    return 0
+
+
+def _draft_gates(relation: str, db: Path, project: Path, force: bool) -> int:
+    from mlmodels import source_gates
+
+    try:
+        written = source_gates.write(project, db, relation, force=force)
+    except source_gates.GateError as error:
+        print(f"mlmodels draft-gates: {error}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"drafted {path}")
+    print(f"{len(written)} gates of {relation} drafted (existing ones kept unless --force); read "
+          "them and edit before relying on them: each fails the build, severity error")
     return 0
 
 
