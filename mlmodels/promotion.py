@@ -62,7 +62,7 @@ REGISTRY_COLUMNS = [
 
 def train_and_register(
     rows: pd.DataFrame, spec: ModelSpec, root: str | Path, pin: str | None = None,
-    signal: dict[str, Any] | None = None,
+    signal: dict[str, Any] | None = None, warnings: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Train a version (unless this data and spec were trained before), register it, promote.
 
@@ -76,6 +76,12 @@ def train_and_register(
         The registry and artifact store's folder.
     pin
         A registered version to make champion whatever the rules say (rollback), or None.
+    signal
+        The latest retrain signal row of the previous build, or None.
+    warnings
+        The failed warn-level expectations of this build's gates (``expectation``,
+        ``column_name``, ``as_of``), or None: with the promotion guard, one on an as_of the new
+        version adds to the champion's fit window keeps the new version challenger.
 
     Returns
     -------
@@ -91,7 +97,7 @@ def train_and_register(
     LOG.info("model %s: %s", spec.name, why)
     if train and store.get(version) is None:
         trained = fit(rows, spec, prepared)
-        status, reason = decide(trained, store)
+        status, reason = decide(trained, store, warnings)
         artifact, sha = registry.save_version(
             trained.pipeline, metadata(trained), trained.evaluation, root, spec.name,
             trained.version)
@@ -134,8 +140,13 @@ def retrain_decision(
                    "keeping the registry as it is")
 
 
-def decide(trained: TrainedModel, store: registry.ModelRegistry) -> tuple[str, str]:
-    """Return the new version's status and the reason, by the rules in this module's docstring."""
+def decide(trained: TrainedModel, store: registry.ModelRegistry,
+           warnings: pd.DataFrame | None = None) -> tuple[str, str]:
+    """Return the new version's status and the reason, by the rules in this module's docstring.
+
+    ``warnings`` are the failed warn-level expectations of the build's gates (see
+    :func:`train_and_register`).
+    """
     spec = trained.spec
     failures = []
     met, value = met_criterion(trained)
@@ -151,7 +162,9 @@ def decide(trained: TrainedModel, store: registry.ModelRegistry) -> tuple[str, s
     champion = store.champion()
     if champion is None:
         return "champion", first_champion_reason(trained)
-    shifts = training_shift(trained, champion) if spec.promotion_guard else []
+    shifts = []
+    if spec.promotion_guard:
+        shifts = training_shift(trained, champion) + new_warnings(trained, champion, warnings)
     if shifts:
         return "challenger", (
             f"its training data shifted from champion {champion['model_version']}'s: "
@@ -175,6 +188,7 @@ def decide(trained: TrainedModel, store: registry.ModelRegistry) -> tuple[str, s
 
 
 NULL_SHARE_SHIFT = 0.05  # absolute change in a feature's null share that stops a promotion
+ROW_COUNT_RATIO = 2.0  # rows per as_of shrinking or growing by more than this factor stop it too
 
 
 def training_shift(trained: TrainedModel, champion: dict[str, Any]) -> list[str]:
@@ -207,7 +221,45 @@ def training_shift(trained: TrainedModel, champion: dict[str, Any]) -> list[str]
     for feature, share in drift.null_shares(rows).items():
         if feature in before and abs(share - before[feature]) > NULL_SHARE_SHIFT:
             shifts.append(f"{feature} null share {before[feature]:.1%} -> {share:.1%}")
+    old_rows, new_rows = stored.get("rows_per_as_of"), rows_per_as_of(trained)
+    if old_rows and new_rows and not (
+            1 / ROW_COUNT_RATIO <= new_rows / old_rows <= ROW_COUNT_RATIO):
+        shifts.append(f"rows per as_of {old_rows:.0f} -> {new_rows:.0f}")
     return shifts
+
+
+def rows_per_as_of(trained: TrainedModel) -> float | None:
+    """Return the mean number of rows per as_of of the reference window (None: a snapshot)."""
+    spec = trained.spec
+    if spec.is_snapshot:
+        return None
+    window = trained.windows.get("test" if spec.deploy_refit == "all" else "train") or {}
+    return window["rows"] / window["as_ofs"] if window.get("as_ofs") else None
+
+
+def new_warnings(trained: TrainedModel, champion: dict[str, Any],
+                 warnings: pd.DataFrame | None) -> list[str]:
+    """Return the failed warn-level expectations on as_ofs the new version adds, or [].
+
+    Those are the labelled as_ofs after the champion's fit window, up to the new version's:
+    data the champion never saw. Warnings on as_ofs both were fitted on (a known, documented
+    change) or on unlabelled ones (not trained on) do not stop a promotion.
+    """
+    if warnings is None or len(warnings) == 0 or "as_of" not in warnings.columns:
+        return []
+    last = champion.get("fit_to") if not pd.isna(champion.get("fit_to")) else champion.get(
+        "train_to")
+    upto = (trained.windows.get("fit") or {}).get("to")
+    if pd.isna(last) or upto is None:
+        return []
+    as_of = pd.to_datetime(warnings["as_of"], errors="coerce")
+    new = warnings[(as_of > pd.Timestamp(last)) & (as_of <= pd.Timestamp(upto))]
+    found = sorted({f"{row.expectation} on {row.column_name or 'the table'} at "
+                    f"{pd.Timestamp(row.as_of).date()}" for row in new.itertuples()})
+    if not found:
+        return []
+    more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+    return [f"failed warn-level expectations on its new data: {', '.join(found[:3])}{more}"]
 
 
 def first_champion_reason(trained: TrainedModel) -> str:
@@ -277,6 +329,7 @@ def metadata(trained: TrainedModel) -> dict[str, Any]:
         "reference_bins": trained.reference_bins.to_dict(orient="records"),
         "null_shares": ({} if trained.reference_rows is None
                         else drift.null_shares(trained.reference_rows)),
+        "rows_per_as_of": rows_per_as_of(trained),
     }
 
 

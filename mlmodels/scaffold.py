@@ -51,7 +51,7 @@ def render(spec: specs.ModelSpec, suites: str = "../expectations") -> dict[str, 
             header, [], f'workflow.preflight(dbt.ref("{spec.training_set}"), meta)'),
         f"{folder}/ml_{name}__train.py": _python(
             header, waits,
-            f'workflow.train(dbt.ref("{spec.training_set}"), meta{quarantined}, signal=signal)',
+            f'workflow.train(dbt.ref("{spec.training_set}"), meta{quarantined}, signal=signal, gates=gates)',
             before=[
                 "# The retrain signal of the previous build: read, not ref'd (it is downstream).",
                 f'signal = workflow.previous_table(session, dbt.this, "ml_{name}__retrain_signal")',
@@ -278,8 +278,9 @@ def _python(header: str, waits: list[str], call: str, materialized: str = "table
             before: list[str] | None = None) -> str:
     wait = ""
     if waits:
+        unused = "" if "gates=gates" in call else "  # noqa: F841"
         wait = (f"    # Wait for the gates: when one fails, dbt skips this model.\n"
-                f"    gates = [{', '.join(waits)}]  # noqa: F841\n")
+                f"    gates = [{', '.join(waits)}]{unused}\n")
     wait += "".join(f"    {line}\n" for line in before or [])
     return (
         f"# {header}\n"

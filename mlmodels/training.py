@@ -531,7 +531,7 @@ def window(part: pd.DataFrame, spec: ModelSpec) -> dict[str, Any]:
     if spec.is_snapshot:
         return {"from": None, "to": None, "rows": len(part)}
     return {"from": str(part[spec.as_of].min())[:10], "to": str(part[spec.as_of].max())[:10],
-            "rows": len(part)}
+            "rows": len(part), "as_ofs": int(part[spec.as_of].nunique())}
 
 
 def evaluation_tables(spec, pipeline, X, y, predictions, threshold, metrics, candidates):

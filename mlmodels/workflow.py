@@ -33,7 +33,7 @@ def without(rows: Any, quarantined: list[Any] | None, spec: specs.ModelSpec) -> 
 
 def train(
     training_set: Any, meta: dict[str, Any], quarantined: list[Any] | None = None,
-    signal: Any = None,
+    signal: Any = None, gates: list[Any] | None = None,
 ) -> pd.DataFrame:
     """Train (or find unchanged) a version of the spec's model; return its registry rows.
 
@@ -48,6 +48,10 @@ def train(
     signal
         The model's retrain signal table from the previous build (see :func:`previous_table`),
         or None. Only a spec with ``monitoring.retrain_on_signal`` reads it.
+    gates
+        The gates this model waits for (the train model's ``gates`` list), or None. Their
+        failed warn-level expectations reach the promotion guard (see
+        :func:`mlmodels.promotion.new_warnings`).
 
     Returns
     -------
@@ -61,7 +65,21 @@ def train(
         found = signal.order(f"{spec.as_of} desc").limit(1).df().to_dict(orient="records")
         latest = found[0] if found else None
     return promotion.train_and_register(rows, spec, meta["store"], meta.get("pin") or None,
-                                        latest)
+                                        latest, warnings=failed_warnings(gates))
+
+
+def failed_warnings(gates: list[Any] | None) -> pd.DataFrame | None:
+    """Return the failed warn-level expectations of the gates' results (one frame), or None.
+
+    Gate results are the tables of :func:`gate`; other relations in the list (the preflight)
+    are left out.
+    """
+    found = []
+    for relation in gates or []:
+        if {"expectation", "success", "severity", "as_of"} <= set(relation.columns):
+            found.append(relation.filter("not success and severity = 'warn'")
+                         .select("expectation", "column_name", "as_of").df())
+    return pd.concat(found, ignore_index=True) if found else None
 
 
 def preflight(training_set: Any, meta: dict[str, Any]) -> pd.DataFrame:

@@ -246,3 +246,36 @@ def test_a_null_flood_in_the_new_data_stays_challenger_unless_the_guard_is_off(r
     train_and_register(rows, off, tmp_path / "off")
     unguarded = train_and_register(flooded, off, tmp_path / "off")
     assert len(unguarded) == 2 and not unguarded.reason.str.contains("shifted").any()
+
+
+def test_a_failed_warning_on_the_new_data_keeps_the_new_version_challenger(rows, tmp_path):
+    """Guard: a warn-level failure on an as_of the champion never saw stops the promotion."""
+    earlier = rows[rows.as_of_date <= "2024-11-01"]
+    champion = train_and_register(earlier, spec_with(GOOD), tmp_path / "a").model_version[0]
+    train_and_register(earlier, spec_with(GOOD), tmp_path / "b")
+
+    def warning_at(as_of):
+        return pd.DataFrame({"expectation": ["expect_column_mean_to_be_between"],
+                             "column_name": ["x1"], "as_of": [pd.Timestamp(as_of)]})
+
+    flagged = train_and_register(rows, spec_with(GOOD), tmp_path / "a",
+                                 warnings=warning_at("2024-12-01"))
+    new = next(v for v in flagged.model_version if v != champion)
+    assert statuses(flagged) == {champion: "champion", new: "challenger"}
+    reason = flagged.set_index("model_version").reason[new]
+    assert "expect_column_mean_to_be_between on x1 at 2024-12-01" in reason
+    # A warning on an as_of the champion was fitted on too is not new: judged on the metric.
+    known = train_and_register(rows, spec_with(GOOD), tmp_path / "b",
+                               warnings=warning_at("2024-06-01"))
+    assert not known.reason.str.contains("warn-level").any()
+
+
+def test_a_row_count_jump_in_the_new_data_stays_challenger(rows, tmp_path):
+    champion = train_and_register(rows, spec_with(GOOD), tmp_path).model_version[0]
+    late = rows[rows.as_of_date >= "2024-10-01"]
+    tripled = pd.concat([rows] + [late.assign(entity_id=late.entity_id + 1000 * k)
+                                  for k in (1, 2)], ignore_index=True)
+    frame = train_and_register(tripled, spec_with(GOOD), tmp_path)
+    new = next(v for v in frame.model_version if v != champion)
+    assert frame.set_index("model_version").status[new] == "challenger"
+    assert "rows per as_of 200 -> 600" in frame.set_index("model_version").reason[new]

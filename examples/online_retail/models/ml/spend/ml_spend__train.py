@@ -5,8 +5,8 @@ from mlmodels import workflow
 def model(dbt, session):
     dbt.config(materialized="table")
     # Wait for the gates: when one fails, dbt skips this model.
-    gates = [dbt.ref("ml_spend__preflight"), dbt.ref("dq_feat_retail_customer__as_of"), dbt.ref("dq_ml_spend__training_set")]  # noqa: F841
+    gates = [dbt.ref("ml_spend__preflight"), dbt.ref("dq_feat_retail_customer__as_of"), dbt.ref("dq_ml_spend__training_set")]
     # The retrain signal of the previous build: read, not ref'd (it is downstream).
     signal = workflow.previous_table(session, dbt.this, "ml_spend__retrain_signal")
     meta = dbt.config.meta_get("mlmodels")
-    return workflow.train(dbt.ref("ml_spend__training_set"), meta, signal=signal)
+    return workflow.train(dbt.ref("ml_spend__training_set"), meta, signal=signal, gates=gates)
