@@ -156,7 +156,8 @@ def build_in_process_of_its_own(world, *args: str) -> None:
 
 @pytest.mark.parametrize(("node", "delay"), [("ml_churn__scores", 0.5),
                                              ("ml_churn__train", 1.0),
-                                             ("dq_feat_customer__as_of", 0.5)])
+                                             ("dq_feat_customer__as_of", 0.5),
+                                             ("ml_churn__exports", 0.2)])
 def test_kill_9_mid_build_loses_nothing(detached, node, delay):
     world = detached
     before = state(world)
@@ -176,9 +177,20 @@ def test_kill_9_mid_build_loses_nothing(detached, node, delay):
         if node != "ml_churn__train":
             assert registry_file.read_text() == registry_before
         assert_unchanged_scores(world, before)
+        assert_complete_exports(world)
     finally:
         world.raw("delete from raw.events where event_id >= 800000000")
     build_in_process_of_its_own(world)  # the next run recovers on its own
+
+
+def assert_complete_exports(world) -> None:
+    """Every Parquet export a BI tool can open is whole (a killed export leaves only its .tmp)."""
+    import pyarrow.parquet as pq
+
+    exports = sorted((world.artifacts.parent / "exports").glob("*.parquet"))
+    assert exports, "the detached world exported nothing"
+    for path in exports:
+        pq.read_table(path)
 
 
 def assert_unchanged_scores(world, before: tuple) -> None:
@@ -230,3 +242,21 @@ def test_a_renamed_source_column_fails_loudly_and_changes_nothing(world):
         assert_unchanged(world, before)
     finally:
         world.raw("alter table raw.events rename column order_amount to amount")
+
+
+def test_a_truncated_champion_artifact_is_refused_and_scores_nothing(world):
+    before = state(world)
+    uri = world.sql("select artifact_uri from ml_model_registry where model_name = 'churn' "
+                    "and status = 'champion'").artifact_uri[0]
+    artifact = Path(uri)
+    original = artifact.read_bytes()
+    artifact.write_bytes(original[: len(original) // 2])  # a copy cut short by a full disk
+    try:
+        result = world.build("--select", "+ml_churn__predictions", expect_success=False)
+        message = failures(result)
+        assert "ml_churn__scores" in message and "sha256" in message
+        assert_unchanged(world, before)
+    finally:
+        artifact.write_bytes(original)
+    world.build("--select", "+ml_churn__predictions")
+    assert_unchanged(world, before, rescored_live=True)
