@@ -30,6 +30,7 @@ IMBALANCE_SHARE = 0.10
 ROWS_COLUMN = "__rows__"
 SIGNIFICANT_DIGITS = 6
 MAX_VALUE_SET = 1000
+NULL_SHARE_TOLERANCE = 0.05  # absolute: a feature null in 20% of rows may reach 25%
 
 _FLOAT_COLUMNS = [
     "null_share", "min", "max", "mean", "std", *QUANTILES, "skew",
@@ -314,6 +315,8 @@ def draft_suite(
     for column in [*numeric, *categorical]:
         if not train[column].isna().any():
             draft.add("expect_column_values_to_not_be_null", "error", column=column)
+        else:
+            draft.null_share_bound(column)
     for column in [*keys, *([target] if target else []), *numeric, *categorical]:
         draft.type_check(column)
     draft.uniqueness(spec, keys)
@@ -398,6 +401,27 @@ class _Draft:
                  min_value=math.floor(0.5 * int(sizes.min())), max_value=None)
         self.add("expect_table_row_count_to_be_between", "warn",
                  min_value=None, max_value=3 * int(sizes.max()))
+
+    def null_share_bound(self, column: str) -> None:
+        """Bound the share of nulls of a column that has some in train (severity warn).
+
+        The bound is the largest share of any training partition plus ``NULL_SHARE_TOLERANCE``
+        (GX's ``mostly`` is the share of non-null values required). Severity warn: a feature
+        that is null by definition (no order, no average) varies with the business, and a
+        failed warning on new data keeps a retrained version challenger (the promotion guard).
+        """
+        missing = self.train[column].isna()
+        if self.partition_column is None:
+            highest = float(missing.mean())
+        else:
+            highest = float(missing.groupby(self.train[self.partition_column],
+                                            observed=True).mean().max())
+        mostly = round(max(0.0, 1.0 - highest - NULL_SHARE_TOLERANCE), 4)
+        if mostly > 0:
+            self.add("expect_column_values_to_not_be_null", "warn", column=column, mostly=mostly)
+        else:
+            self.skip(column, "expect_column_values_to_not_be_null",
+                      f"up to {highest:.0%} null in a training partition: no bound left")
 
     def numeric_bounds(self, column: str) -> None:
         """Add a soft range (train range widened by half of it each side) and a floor of 0."""

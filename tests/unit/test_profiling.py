@@ -2,7 +2,9 @@ import datetime as dt
 import json
 import math
 import os
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -211,9 +213,15 @@ def test_draft_suite_has_the_expected_expectations(toy, train):
     }
     for expectation in suite["expectations"]:
         assert expectation["meta"]["severity"] in {"error", "warn"}
-    not_null = {e["kwargs"]["column"] for e in _by_type(suite)["expect_column_values_to_not_be_null"]}
-    # x2 has nulls in train, so it gets no not-null expectation.
+    nulls = _by_type(suite)["expect_column_values_to_not_be_null"]
+    not_null = {e["kwargs"]["column"] for e in nulls if "mostly" not in e["kwargs"]}
+    # x2 has nulls in train: no not-null, but a bound on its null share (severity warn), at the
+    # largest share of a training partition plus 5 points.
     assert not_null == {"entity_id", "as_of_date", "label", "x1", "colour"}
+    (share,) = [e for e in nulls if "mostly" in e["kwargs"]]
+    assert share["kwargs"]["column"] == "x2" and share["meta"]["severity"] == "warn"
+    highest = train.x2.isna().groupby(train.as_of_date).mean().max()
+    assert share["kwargs"]["mostly"] == pytest.approx(1 - highest - 0.05, abs=1e-4)
     columns = _by_type(suite)["expect_table_columns_to_match_set"][0]["kwargs"]
     assert columns == {"column_set": list(train.columns), "exact_match": False}
     unique = _by_type(suite)["expect_compound_columns_to_be_unique"][0]
@@ -399,3 +407,22 @@ def test_draft_suite_does_not_cry_wolf_on_growing_or_integer_features(toy, train
     median = _find(suite, "expect_column_quantile_values_to_be_between", "x2")[0]
     low, high = median["kwargs"]["quantile_ranges"]["value_ranges"][0]
     assert high - low >= 2
+
+
+def test_a_null_flood_fails_the_drafted_null_share_bound(toy, train):
+    from mlmodels import quality
+
+    suite = profiling.draft_suite(toy, train, partition_column="as_of_date")
+    path = Path(tempfile.mkdtemp()) / "suite.json"
+    path.write_text(json.dumps(suite))
+    loaded = quality.load_suite(path)
+    flooded = train.copy()
+    flooded.loc[flooded.index % 5 < 2, "x2"] = np.nan  # 40% nulls where train had about 5%
+
+    def x2_share(frame):
+        results = quality.validate(frame, loaded)
+        rows = results[(results.expectation == "expect_column_values_to_not_be_null")
+                       & (results.column == "x2")]
+        return bool(rows.success.all())
+
+    assert x2_share(train) and not x2_share(flooded)
