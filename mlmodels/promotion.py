@@ -247,19 +247,27 @@ def new_warnings(trained: TrainedModel, champion: dict[str, Any],
     """
     if warnings is None or len(warnings) == 0 or "as_of" not in warnings.columns:
         return []
-    last = champion.get("fit_to") if not pd.isna(champion.get("fit_to")) else champion.get(
-        "train_to")
+    last = fitted_through(champion)
     upto = (trained.windows.get("fit") or {}).get("to")
-    if pd.isna(last) or upto is None:
+    if last is None or upto is None:
         return []
     as_of = pd.to_datetime(warnings["as_of"], errors="coerce")
-    new = warnings[(as_of > pd.Timestamp(last)) & (as_of <= pd.Timestamp(upto))]
+    new = warnings[(as_of > last) & (as_of <= pd.Timestamp(upto))]
     found = sorted({f"{row.expectation} on {row.column_name or 'the table'} at "
                     f"{pd.Timestamp(row.as_of).date()}" for row in new.itertuples()})
     if not found:
         return []
     more = f" and {len(found) - 3} more" if len(found) > 3 else ""
     return [f"failed warn-level expectations on its new data: {', '.join(found[:3])}{more}"]
+
+
+def fitted_through(row: dict[str, Any]) -> pd.Timestamp | None:
+    """Return a registry row's last as_of of the deployed fit, or None (a snapshot model).
+
+    That is ``fit_to``; versions registered before refits existed have ``train_to`` only.
+    """
+    last = row.get("fit_to") if not pd.isna(row.get("fit_to")) else row.get("train_to")
+    return None if pd.isna(last) else pd.Timestamp(last)
 
 
 def first_champion_reason(trained: TrainedModel) -> str:

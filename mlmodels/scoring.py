@@ -15,7 +15,7 @@ from sklearn.pipeline import Pipeline
 
 from mlmodels import registry
 from mlmodels.pipelines import feature_frame
-from mlmodels.promotion import features_of
+from mlmodels.promotion import features_of, fitted_through
 from mlmodels.specs import ModelSpec
 from mlmodels.training import predict
 
@@ -117,11 +117,8 @@ def registered_scorers(registry_rows: pd.DataFrame, spec: ModelSpec) -> list[Sco
 def _scorer(row: dict, role: str, spec: ModelSpec) -> Scorer:
     """Load one registered version (verified) as a scorer."""
     threshold = None if pd.isna(row.get("threshold")) else float(row["threshold"])
-    # The deployed fit's last as_of (fit_to; train_to for versions registered before refits).
-    last = row.get("fit_to") if not pd.isna(row.get("fit_to")) else row.get("train_to")
-    trained_through = None if pd.isna(last) else pd.Timestamp(last)
     return Scorer(registry.load_verified(row), features_of(spec, row), row["model_version"], role,
-                  threshold, trained_through)
+                  threshold, fitted_through(row))
 
 
 def score_registered(

@@ -125,3 +125,16 @@ def shell(*command: str, cwd: Path) -> str:
                           text=True, check=False)
     assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stdout[-4000:]}{done.stderr}"
     return done.stdout
+
+
+def throwaway_project(root: Path, name: str, package: Path) -> Path:
+    """Write an empty dbt project `name` under `root` that adopts the mlmodels dbt package at
+    `package` (a local package, as a user would; a copy when a test breaks it on purpose)."""
+    project = root / name
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text(
+        f"name: {name}\nconfig-version: 2\nprofile: mlmodels\n"
+        f"models:\n  {name}:\n    +materialized: table\n"
+        "flags:\n  send_anonymous_usage_stats: false\n")
+    (project / "packages.yml").write_text(f"packages:\n  - local: {package}\n")
+    return project

@@ -27,7 +27,7 @@ from sklearn.metrics import (
 )
 
 from mlmodels import drift
-from tests.integration.helpers import REPO, failures
+from tests.integration.helpers import REPO, failures, throwaway_project
 
 pytestmark = pytest.mark.slow
 
@@ -190,19 +190,7 @@ def lab_project(root: Path, sabotage: str | None) -> Path:
         text = (package / "macros" / file).read_text()
         assert old in text, (file, old)
         (package / "macros" / file).write_text(text.replace(old, new))
-    project = root / "lab"
-    (project / "models").mkdir(parents=True)
-    (project / "dbt_project.yml").write_text(textwrap.dedent("""\
-        name: lab
-        config-version: 2
-        profile: mlmodels
-        models:
-          lab:
-            +materialized: table
-        flags:
-          send_anonymous_usage_stats: false
-        """))
-    (project / "packages.yml").write_text(f"packages:\n  - local: {package}\n")
+    project = throwaway_project(root, "lab", package)
     sources = "\n".join(f"      - name: {t}" for t in TABLES)
     (project / "models" / "sources.yml").write_text(
         f"sources:\n  - name: lab\n    schema: lab\n    tables:\n{sources}\n")

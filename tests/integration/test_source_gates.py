@@ -9,7 +9,6 @@ downstream is rebuilt from the corrupted load.
 """
 
 import shutil
-import textwrap
 from pathlib import Path
 
 import duckdb
@@ -19,7 +18,7 @@ import pytest
 from dbt.cli.main import dbtRunner
 
 from mlmodels import cli
-from tests.integration.helpers import REPO
+from tests.integration.helpers import REPO, throwaway_project
 
 pytestmark = pytest.mark.slow
 
@@ -68,19 +67,7 @@ CORRUPTIONS = {
 def make_project(root: Path) -> tuple[Path, Path]:
     package = root / "mlmodels_dbt"
     shutil.copytree(REPO / "mlmodels" / "dbt", package)
-    project = root / "shop"
-    (project / "models").mkdir(parents=True)
-    (project / "dbt_project.yml").write_text(textwrap.dedent("""\
-        name: shop
-        config-version: 2
-        profile: mlmodels
-        models:
-          shop:
-            +materialized: table
-        flags:
-          send_anonymous_usage_stats: false
-        """))
-    (project / "packages.yml").write_text(f"packages:\n  - local: {package}\n")
+    project = throwaway_project(root, "shop", package)
     (project / "models" / "sources.yml").write_text(
         "sources:\n  - name: shop\n    schema: raw\n    tables:\n"
         "      - name: events\n        identifier: events\n")
