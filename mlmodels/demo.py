@@ -25,7 +25,8 @@ so no event ever coincides with a month-start (midnight) as-of boundary. Events 
 Behaviour
 ---------
 * Signups: about 30% of the customers form an initial cohort signing up in the first month;
-  the rest sign up uniformly until three months before the end.
+  the rest sign up uniformly until the last day, so every month start has newcomers (a
+  population without them ages: its mean order frequency drifts up, a false alarm).
 * Each customer has a latent engagement (orders per 30 days, lognormal with median 6) that
   drifts from month to month; orders follow a fairly regular personal schedule. Premium
   customers order more and spend more per order; frequent buyers fill smaller baskets.
@@ -231,7 +232,7 @@ class _Calendar:
         return cls(
             epoch=_seconds(start, date(1970, 1, 1)),
             month1=_seconds(_add_months(start, 1), start),
-            last_signup=_seconds(_add_months(start, max(months - 3, 1)), start),
+            last_signup=_seconds(end, start) - _DAY,  # newcomers up to the last day
             regime=_seconds(REGIME_CHANGE_DATE, start),
             end=_seconds(end, start),
         )

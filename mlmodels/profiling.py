@@ -31,6 +31,10 @@ ROWS_COLUMN = "__rows__"
 SIGNIFICANT_DIGITS = 6
 MAX_VALUE_SET = 1000
 NULL_SHARE_TOLERANCE = 0.05  # absolute: a feature null in 20% of rows may reach 25%
+# The soft range holds for all but 1 row in 1,000: the maximum of a heavy tail grows with the
+# rows seen, so a few record customers must not raise an alarm, while a corruption of more rows
+# (a unit change, a shifted decimal point) still does.
+RANGE_MOSTLY = 0.999
 
 _FLOAT_COLUMNS = [
     "null_share", "min", "max", "mean", "std", *QUANTILES, "skew",
@@ -424,7 +428,11 @@ class _Draft:
                       f"up to {highest:.0%} null in a training partition: no bound left")
 
     def numeric_bounds(self, column: str) -> None:
-        """Add a soft range (train range widened by half of it each side) and a floor of 0."""
+        """Add a soft range and a floor of 0.
+
+        The range is train's widened by half of it each side, for ``RANGE_MOSTLY`` of the rows;
+        the floor holds for every row.
+        """
         kind = "expect_column_values_to_be_between"
         if pd.api.types.is_bool_dtype(self.train[column]):
             self.skip(column, kind, "a boolean column: no range, mean or median bands")
@@ -447,7 +455,8 @@ class _Draft:
             upper = None
             self.skip(column, f"{kind} (max_value)", "grows with the partitions by "
                                                      "construction: no upper bound")
-        self.add(kind, "warn", column=column, min_value=round_down(lower), max_value=upper)
+        self.add(kind, "warn", column=column, min_value=round_down(lower), max_value=upper,
+                 mostly=RANGE_MOSTLY)
         if low >= 0:
             # A sign flip is an error, not drift: counts, amounts and ages are never negative.
             self.add(kind, "error", column=column, min_value=0, max_value=None)

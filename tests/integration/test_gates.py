@@ -1,6 +1,11 @@
 """Great Expectations gates: each corruption fails the build at the gate, naming the suite,
 expectation and column; training and scoring are skipped; registry, champion and predictions
-stay as they were. The clean data passes (the session's `built` warehouse)."""
+stay as they were. The clean data passes (the session's `built` warehouse).
+
+A corrupted raw load stops first at the demo's source gates (tests/mlmodels/gates, drafted by
+`mlmodels draft-gates`), which skip staging and everything after it. The mart's suites are the
+second line: with the source gates left out of the build, each such corruption still stops there.
+"""
 
 import shutil
 
@@ -13,7 +18,17 @@ pytestmark = pytest.mark.slow
 MART = "feat_customer__as_of"
 TRAINING_SET = "ml_churn__training_set"
 
+SOURCE_GATES = "path:tests/mlmodels/gates"
+
 # name: (raw SQL or model edit, suite, expectation, column)
+# The source gate that stops a raw corruption before staging (model edits pass them).
+FIRST_GATE = {
+    "nulls in a feature": "assert_demo__customers__region__missing_share",
+    "out-of-range value": "assert_demo__events__amount__minimum",
+    "unknown amounts": "assert_demo__events__amount__missing_share",
+    "unseen category": "assert_demo__customers__acquisition_channel__accepted_values",
+}
+
 CORRUPTIONS = {
     "nulls in a feature": (
         "update raw.customers set region = null where customer_id % 25 = 0",
@@ -21,6 +36,10 @@ CORRUPTIONS = {
     "out-of-range value": (
         "update raw.events set amount = -amount where event_type = 'order' and event_id % 50 = 0",
         MART, "expect_column_values_to_be_between", "revenue_7d"),
+    # 40% of order amounts lost: the mart's revenue is unknown (NULL), not quietly smaller.
+    "unknown amounts": (
+        "update raw.events set amount = null where event_type = 'order' and event_id % 5 < 2",
+        MART, "expect_column_values_to_not_be_null", "revenue_30d"),
     "unseen category": (
         "update raw.customers set acquisition_channel = 'tiktok' where customer_id % 20 = 0",
         MART, "expect_column_values_to_be_in_set", "acquisition_channel"),
@@ -53,20 +72,30 @@ CORRUPTIONS = {
 }
 
 
+RAW_TABLES = ("customers", "plan_history", "events")
+
+
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory):
-    """A demo warehouse built clean once; each test restores its DuckDB file and corrupts it."""
+    """A demo warehouse built clean once, with a copy of its raw tables; each test restores them
+    and corrupts them. (Restored in SQL, not by copying the file back: dbt in this process keeps
+    its DuckDB database open, and would go on seeing the corrupted tables.)"""
     warehouse = new_warehouse(tmp_path_factory.mktemp("gates"))
     warehouse.build()
-    backup = warehouse.db.with_suffix(".clean")
-    shutil.copy(warehouse.db, backup)
-    return warehouse, backup
+    warehouse.raw("create schema clean_raw; " + " ".join(
+        f"create table clean_raw.{table} as select * from raw.{table};" for table in RAW_TABLES))
+    return warehouse
+
+
+def restore_raw(warehouse) -> None:
+    warehouse.raw(" ".join(f"create or replace table raw.{table} as select * from "
+                           f"clean_raw.{table};" for table in RAW_TABLES))
 
 
 @pytest.mark.parametrize("corruption", list(CORRUPTIONS))
 def test_corrupted_data_stops_at_the_gate(clean, corruption, tmp_path):
-    warehouse, backup = clean
-    shutil.copy(backup, warehouse.db)
+    warehouse = clean
+    restore_raw(warehouse)
     project_backup = tmp_path / "project"
     shutil.copytree(warehouse.project, project_backup)
     change, suite, expectation, column = CORRUPTIONS[corruption]
@@ -81,7 +110,10 @@ def test_corrupted_data_stops_at_the_gate(clean, corruption, tmp_path):
             warehouse.edit(*change)
         else:
             warehouse.raw(change)
-        result = warehouse.build(expect_success=False)
+        if corruption in FIRST_GATE:
+            assert_stopped_at_the_source(warehouse, FIRST_GATE[corruption])
+        result = warehouse.build(*(["--exclude", SOURCE_GATES] if corruption in FIRST_GATE
+                                   else []), expect_success=False)
     finally:
         shutil.rmtree(warehouse.project)
         shutil.copytree(project_backup, warehouse.project)
@@ -107,6 +139,17 @@ def test_corrupted_data_stops_at_the_gate(clean, corruption, tmp_path):
     predictions_after = warehouse.sql(
         "select * from ml_churn__predictions order by all").drop(columns="scored_at")
     assert predictions_after.equals(predictions_before)
+
+
+def assert_stopped_at_the_source(warehouse, gate: str) -> None:
+    """The source gate fails, naming relation, column and rule; no model after it runs."""
+    result = warehouse.build(expect_success=False)
+    statuses = {r.node.name: str(r.status) for r in result.result.results}
+    failing = {name for name, status in statuses.items() if status in {"error", "fail"}}
+    assert failing == {gate}, failures(result)
+    downstream = [name for name in statuses
+                  if name.startswith(("feat_", "dq_", "ml_churn__", "ml_spend__"))]
+    assert downstream and all(statuses[name] == "skipped" for name in downstream), statuses
 
 
 def test_clean_data_passes_every_gate(built):

@@ -83,7 +83,7 @@ TABLES = ["bins", "registry", "rows", "scores", "regression_scores", "signal_sco
 # Guards broken on purpose: (file in the package, text, replacement).
 SABOTAGE = {
     "bucket upper edge inclusive": (
-        "feature_psi.sql", "< bins.upper_edge", "<= bins.upper_edge"),
+        "feature_psi.sql", "< bin_columns.bin_", "<= bin_columns.bin_"),
     "ties at their lowest rank": (
         "realised_performance.sql",
         "+ (count(*) over (partition by model_version, {{ as_of_col }}, score) - 1) / 2.0",

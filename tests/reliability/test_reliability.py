@@ -58,7 +58,8 @@ def test_future_timestamps_fail_at_the_first_gate_and_write_nothing(world):
     try:
         result = world.build(expect_success=False)
         message = failures(result)
-        assert "assert_stg_demo__events__occurred_at__not_after_observed_until" in message
+        # The source gate stops it before staging (the staging model's own check is behind it).
+        assert "assert_demo__events__occurred_at__not_after_observed_until" in message
         assert "fail" in message
         assert_unchanged(world, before)
         # Even past the failing test (as a run that skips tests would be), the grid stops at the
@@ -71,6 +72,102 @@ def test_future_timestamps_fail_at_the_first_gate_and_write_nothing(world):
         world.raw("drop table raw.future")
     world.build()
     assert_unchanged(world, before, rescored_live=True)
+
+
+# case: (SQL on the raw tables, the gate that must fail: relation, column and rule in its name)
+CORRUPT_LOADS = {
+    "retyped column": ("alter table raw.events alter amount type varchar",
+                       "assert_demo__events__schema"),
+    "null flood": (("update raw.events set amount = null where event_type = 'order' "
+                   "and event_id % 5 < 2"), "assert_demo__events__amount__missing_share"),
+    "blank flood": ("update raw.customers set region = ' ' where customer_id % 4 = 0",
+                    "assert_demo__customers__region__missing_share"),
+    "negative values": ("update raw.events set amount = -amount where event_id % 50 = 0",
+                        "assert_demo__events__amount__minimum"),
+    "unseen category": ("update raw.plan_history set plan = 'enterprise' where customer_id % 9 = 0",
+                        "assert_demo__plan_history__plan__accepted_values"),
+    "reloaded under new ids": (
+        ("insert into raw.events select event_id + 900000000, customer_id, event_type, "
+        "occurred_at, amount from raw.events where event_id % 10 = 0"),
+        "assert_demo__events__customer_id_occurred_at__unique"),
+    "empty month": (("delete from raw.events where occurred_at >= timestamp '2024-11-01' "
+                    "and occurred_at < timestamp '2024-12-01'"),
+                    "assert_demo__events__occurred_at__no_empty_day"),
+    "duplicate customer": (("insert into raw.customers select customer_id, signup_at + interval "
+                           "1 day, region, acquisition_channel, cancelled_at from raw.customers "
+                           "where customer_id % 100 = 0 limit 5"),
+                           "assert_demo__customers__customer_id__unique"),
+}
+
+
+@pytest.mark.parametrize("case", list(CORRUPT_LOADS))
+def test_a_corrupt_load_stops_at_its_source_gate_and_changes_nothing(world, case):
+    change, gate = CORRUPT_LOADS[case]
+    tables = ("customers", "plan_history", "events")
+    before = state(world)
+    for table in tables:
+        world.raw(f"create table raw.clean_{table} as select * from raw.{table}")
+    try:
+        world.raw(change)
+        result = world.build(expect_success=False)
+        statuses = {r.node.name: str(r.status) for r in result.result.results}
+        failing = sorted(name for name, status in statuses.items() if status in {"error", "fail"})
+        # The named gate fails; others on the same column may too (a retyped amount also breaks
+        # its minimum check), but only source gates: nothing after them ran.
+        assert gate in failing and all(name.startswith("assert_demo__") for name in failing), \
+            failures(result)
+        assert statuses["feat_customer__as_of"] == "skipped"
+        assert statuses["ml_churn__scores"] == statuses["ml_spend__scores"] == "skipped"
+        assert_unchanged(world, before)
+    finally:
+        for table in tables:
+            world.raw(f"create or replace table raw.{table} as select * from raw.clean_{table}; "
+                      f"drop table raw.clean_{table}")
+
+
+def test_an_exact_double_load_passes_and_changes_no_prediction(world):
+    before = state(world)
+    world.raw("create table raw.clean_events as select * from raw.events")
+    try:
+        world.raw("insert into raw.events select * from raw.events where event_id % 7 = 0")
+        world.build()  # staging removes exact copies: no gate fails, no feature changes
+        assert_unchanged(world, before, rescored_live=True)
+    finally:
+        world.raw("create or replace table raw.events as select * from raw.clean_events; "
+                  "drop table raw.clean_events")
+
+
+def test_a_label_flood_stops_at_the_mart_gates_and_changes_nothing(world):
+    before = state(world)
+    world.raw("create table raw.clean_events as select * from raw.events")
+    try:
+        # A third of the customers "cancel" on one day: the raw load is well-formed, so the
+        # source gates pass it; churn's label-rate gate does not.
+        world.raw("insert into raw.events select 700000000 + customer_id, customer_id, "
+                  "'cancellation', timestamp '2024-02-10 10:00:00', null from raw.customers "
+                  "where customer_id % 3 = 0 and signup_at < timestamp '2024-01-01'")
+        result = world.build(expect_success=False)
+        message = failures(result)
+        assert "mlmodels_dq_gate_passes_dq_ml_churn__training_set" in message, message
+        churn_scores, spend_scores, registry = before
+        assert world.sql(SCORES).equals(churn_scores)  # churn: nothing written
+        after = world.sql(REGISTRY)
+        assert after[after.model_name == "churn"].equals(registry[registry.model_name == "churn"])
+        # spend's own gates pass (its label is not the flooded one), so it goes on over the
+        # smaller population; its champion stays, and no as_of but the live one is rewritten.
+        assert champion(after, "spend") == champion(registry, "spend")
+        live = spend_scores.as_of_date.max()
+        spend_after = world.sql("select * from ml_spend__scores order by all")
+        kept = spend_after[spend_after.as_of_date < live].reset_index(drop=True)
+        assert kept.equals(spend_scores[spend_scores.as_of_date < live].reset_index(drop=True))
+    finally:
+        world.raw("create or replace table raw.events as select * from raw.clean_events; "
+                  "drop table raw.clean_events")
+
+
+def champion(registry: pd.DataFrame, model: str) -> list[str]:
+    rows = registry[(registry.model_name == model) & (registry.status == "champion")]
+    return rows.model_version.tolist()
 
 
 def test_rescoring_a_range_replaces_it_and_removes_junk_for_good(world):
@@ -244,13 +341,23 @@ def test_a_renamed_source_column_fails_loudly_and_changes_nothing(world):
         world.raw("alter table raw.events rename column order_amount to amount")
 
 
-def test_a_truncated_champion_artifact_is_refused_and_scores_nothing(world):
+def truncated(data: bytes) -> bytes:
+    return data[: len(data) // 2]  # a copy cut short by a full disk
+
+
+def tampered(data: bytes) -> bytes:
+    middle = len(data) // 2  # one byte changed, the length kept: only the digest can tell
+    return data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1:]
+
+
+@pytest.mark.parametrize("damage", [truncated, tampered])
+def test_a_damaged_champion_artifact_is_refused_and_scores_nothing(world, damage):
     before = state(world)
     uri = world.sql("select artifact_uri from ml_model_registry where model_name = 'churn' "
                     "and status = 'champion'").artifact_uri[0]
     artifact = Path(uri)
     original = artifact.read_bytes()
-    artifact.write_bytes(original[: len(original) // 2])  # a copy cut short by a full disk
+    artifact.write_bytes(damage(original))
     try:
         result = world.build("--select", "+ml_churn__predictions", expect_success=False)
         message = failures(result)

@@ -426,3 +426,25 @@ def test_a_null_flood_fails_the_drafted_null_share_bound(toy, train):
         return bool(rows.success.all())
 
     assert x2_share(train) and not x2_share(flooded)
+
+
+def test_the_soft_range_tolerates_a_few_record_values_but_not_a_corruption(toy, train):
+    from mlmodels import quality
+
+    suite = profiling.draft_suite(toy, train, partition_column="as_of_date")
+    path = Path(tempfile.mkdtemp()) / "suite.json"
+    path.write_text(json.dumps(suite))
+    loaded = quality.load_suite(path)
+    high = float(train.x1.max()) * 100  # far above the soft range
+
+    def x1_range_holds(frame):
+        results = quality.validate(frame, loaded)
+        rows = results[(results.expectation == "expect_column_values_to_be_between")
+                       & (results.column == "x1") & (results.severity == "warn")]
+        assert len(rows)
+        return bool(rows.success.all())
+
+    records, corrupted = train.copy(), train.copy()
+    records.loc[records.index[:1], "x1"] = high  # one record customer in the whole frame
+    corrupted.loc[corrupted.index % 50 == 0, "x1"] = high  # 2% of rows: a unit change
+    assert x1_range_holds(train) and x1_range_holds(records) and not x1_range_holds(corrupted)

@@ -35,7 +35,9 @@ daily_orders as (
         customer_id,
         cast(occurred_at as date) as order_day,
         count(*) as orders,
-        sum(amount) as revenue  -- decimal: exact, whatever the order of addition
+        -- decimal: exact, whatever the order of addition. A day with an order of unknown amount
+        -- has an unknown revenue (sum() would skip it and understate it without a trace).
+        case when count(amount) = count(*) then sum(amount) end as revenue
     from events
     where event_type = 'order'
     group by customer_id, cast(occurred_at as date)
@@ -46,9 +48,11 @@ order_history as (
     select
         customer_id,
         order_day,
-        sum(orders) over (partition by customer_id order by order_day) as orders_lifetime,
-        sum(revenue) over (partition by customer_id order by order_day) as revenue_lifetime
+        sum(orders) over days_so_far as orders_lifetime,
+        case when count(*) over days_so_far = count(revenue) over days_so_far
+            then sum(revenue) over days_so_far end as revenue_lifetime
     from daily_orders
+    window days_so_far as (partition by customer_id order by order_day)
 ),
 
 windowed as (
@@ -127,7 +131,9 @@ select
     cast(windowed.revenue_30d - windowed.revenue_prev_30d as double) as revenue_change_30d,
     {{ dbt.datediff('lifetime.last_order_day', 'spine.as_of_date', 'day') }} as days_since_last_order,
     cast(coalesce(lifetime.orders_lifetime, 0) as integer) as orders_lifetime,
-    cast(coalesce(lifetime.revenue_lifetime, 0) as double) as revenue_lifetime,
+    -- 0 only for a customer with no order yet; an unknown amount in the history stays unknown.
+    cast(case when lifetime.last_order_day is null then 0 else lifetime.revenue_lifetime end
+        as double) as revenue_lifetime,
     plan_at_cutoff.plan,
     {{ dbt.datediff('plan_at_cutoff.plan_since', 'spine.as_of_date', 'day') }} as days_on_plan,
     cast(plan_changes.plan_changes as integer) as plan_changes,

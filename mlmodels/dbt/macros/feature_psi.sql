@@ -105,25 +105,75 @@ current_rows as (
     {{ current_rows }}
 ),
 
-current_counts as (
-    {%- for feature, feature_type in features %}
+{#- One row per version holding every bin's upper edge (numeric) or category (categorical) as a
+    column: the rows are then binned by comparisons in one aggregate, with no range join. -#}
+{%- set widths = {} -%}
+{%- if execute -%}
+    {%- for feature, width in run_query(
+            "select feature, max(bin_index) + 1 from " ~ reference_bins
+            ~ " where model_name = '" ~ model_name ~ "' group by feature").rows -%}
+        {%- do widths.update({feature: width | int}) -%}
+    {%- endfor -%}
+{%- endif %}
+bin_columns as (
+    select
+        model_version
+        {%- for feature, feature_type in features %}
+        {%- set f = loop.index0 %}
+        {%- for k in range(widths.get(feature, 0)) %},
+        max(case when feature = '{{ feature }}' and bin_index = {{ k }}
+            then {{ 'category' if feature_type == 'categorical' else 'upper_edge' }} end)
+            as bin_{{ f }}_{{ k }}
+        {%- endfor %}
+        {%- endfor %}
+    from bins
+    group by model_version
+),
+
+{#- One pass over the rows: per version and as_of, the row count, each feature's non-null count,
+    and for each bin the values below its upper edge (numeric: cumulative, so bin k holds
+    below(k) - below(k - 1), which is [lower_edge, upper_edge) because the bins are contiguous
+    from -inf) or equal to its category. -#}
+tallies as (
     select
         current_rows.model_version,
-        '{{ feature }}' as feature,
         current_rows.{{ as_of_col }},
-        bins.bin_index,
-        count(*) as current_count
-    from current_rows
-    inner join bins
-        on bins.model_version = current_rows.model_version
-        and bins.feature = '{{ feature }}'
+        count(*) as row_count
+        {%- for feature, feature_type in features %}
+        {%- set f = loop.index0 %},
+        count(current_rows.{{ adapter.quote(feature) }}) as non_null_{{ f }}
+        {%- for k in range(widths.get(feature, 0)) %},
         {%- if feature_type == 'categorical' %}
-        and cast(current_rows.{{ adapter.quote(feature) }} as varchar) = bins.category
+        count(case when cast(current_rows.{{ adapter.quote(feature) }} as varchar)
+            = bin_columns.bin_{{ f }}_{{ k }} then 1 end) as tally_{{ f }}_{{ k }}
         {%- else %}
-        and current_rows.{{ adapter.quote(feature) }} >= bins.lower_edge
-        and current_rows.{{ adapter.quote(feature) }} < bins.upper_edge
+        count(case when current_rows.{{ adapter.quote(feature) }}
+            < bin_columns.bin_{{ f }}_{{ k }} then 1 end) as tally_{{ f }}_{{ k }}
         {%- endif %}
-    group by current_rows.model_version, current_rows.{{ as_of_col }}, bins.bin_index
+        {%- endfor %}
+        {%- endfor %}
+    from current_rows
+    inner join bin_columns on bin_columns.model_version = current_rows.model_version
+    group by current_rows.model_version, current_rows.{{ as_of_col }}
+),
+
+current_counts as (
+    {%- for feature, feature_type in features %}
+    {%- set f = loop.index0 %}
+    select
+        tallies.model_version,
+        '{{ feature }}' as feature,
+        tallies.{{ as_of_col }},
+        bins.bin_index,
+        case bins.bin_index
+            {%- for k in range(widths.get(feature, 0)) %}
+            when {{ k }} then tally_{{ f }}_{{ k }}
+            {%- if feature_type != 'categorical' and k > 0 %} - tally_{{ f }}_{{ k - 1 }}{% endif %}
+            {%- endfor %}
+        end as current_count
+    from tallies
+    inner join bins
+        on bins.model_version = tallies.model_version and bins.feature = '{{ feature }}'
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
@@ -134,10 +184,9 @@ current_totals as (
         model_version,
         '{{ feature }}' as feature,
         {{ as_of_col }},
-        count(*) as row_count,
-        count({{ adapter.quote(feature) }}) as non_null_count
-    from current_rows
-    group by model_version, {{ as_of_col }}
+        row_count,
+        non_null_{{ loop.index0 }} as non_null_count
+    from tallies
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),

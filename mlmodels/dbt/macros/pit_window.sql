@@ -13,12 +13,16 @@
 {%- endmacro %}
 
 {#- Sum of `value` over the rows whose `ts` lies in pit_window(ts, as_of, days, offset_days);
-    0 when there are none. For aggregating a left join of events onto an (entity, as_of) spine. -#}
+    0 when there are none, and NULL when any of them has a NULL `value`. For aggregating a left
+    join of events onto an (entity, as_of) spine. An unknown amount makes the sum unknown: a
+    source whose amounts go missing shows as missing features (which the gates bound and the
+    drift tables count), never as quietly smaller sums. Coalesce `value` to sum what is known. -#}
 {% macro pit_window_sum(value, ts, as_of, days, offset_days=0) -%}
     {{ return(adapter.dispatch('pit_window_sum', 'mlmodels')(value, ts, as_of, days, offset_days)) }}
 {%- endmacro %}
 
 {% macro default__pit_window_sum(value, ts, as_of, days, offset_days=0) -%}
-    coalesce(sum(case when {{ mlmodels.pit_window(ts, as_of, days, offset_days) }}
-        then {{ value }} end), 0)
+    {%- set in_window = mlmodels.pit_window(ts, as_of, days, offset_days) -%}
+    case when count(case when {{ in_window }} and {{ value }} is null then 1 end) = 0
+        then coalesce(sum(case when {{ in_window }} then {{ value }} end), 0) end
 {%- endmacro %}
