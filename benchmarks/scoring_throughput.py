@@ -7,8 +7,10 @@ mart's feature rows into a DuckDB table of N rows. Then, each in its own process
 its own, side by side in one run:
 (a) streamed: read the table as Arrow record batches, score them with mlmodels.scoring
     (the code the scores model runs) and write the result to a DuckDB table;
-(b) plain: load the same rows into pandas and call predict_proba on them, as a script would.
-Reported: rows/s and peak RSS of each, and the throughput ratio (a) / (b).
+(b) plain: load the same rows into pandas and call predict_proba on them, as a script would;
+(c) sliced: the same rows already in memory, predicted in slices of the scorer's batch size
+    (scoring.BATCH_ROWS), with no I/O at all: the limit of any streamed scorer.
+Reported: rows/s and peak RSS of each, and the throughput ratios (a) / (b) and (a) / (c).
 """
 
 import argparse
@@ -36,10 +38,15 @@ if mode == "streamed":  # timed: read, score and write back, batch by batch
     writer = con.cursor()  # a second cursor writes while the first still streams the rows
     writer.execute("create or replace table scored as select * from reader")
     n = writer.sql("select count(*) from scored").fetchall()[0][0]
-else:  # timed: predict_proba only, on the rows already held in memory
+elif mode == "plain":  # timed: predict_proba only, on the rows already held in memory
     X = feature_frame(rows.df(), spec)
     started = time.perf_counter()
     n = len(pipeline.predict_proba(X)[:, 1])
+else:  # sliced, timed: predict_proba on in-memory slices of the streamed batch size
+    X = feature_frame(rows.df(), spec)
+    started = time.perf_counter()
+    n = sum(len(pipeline.predict_proba(X.iloc[start:start + scoring.BATCH_ROWS])[:, 1])
+            for start in range(0, len(X), scoring.BATCH_ROWS))
 seconds = time.perf_counter() - started
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 print(json.dumps({"mode": mode, "rows": n, "seconds": seconds, "peak_gib": peak}))
@@ -85,22 +92,28 @@ def main():
         with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
             db, model = setup(Path(tmp), rows)
             results = {}
-            for mode in ("streamed", "plain"):
+            for mode in ("streamed", "plain", "sliced"):
                 run = subprocess.run([sys.executable, "-c", CHILD, mode, str(db), str(model)],
                                      check=False, capture_output=True, text=True)
                 if run.returncode != 0:
                     raise SystemExit(f"{mode} scoring failed:\n{run.stderr[-3000:]}")
                 out = run.stdout
                 results[mode] = json.loads(out.strip().splitlines()[-1])
-        streamed, plain = results["streamed"], results["plain"]
+        streamed, plain, sliced = results["streamed"], results["plain"], results["sliced"]
+
+        def per_s(result: dict) -> float:
+            return result["rows"] / result["seconds"]
+
         print(json.dumps({
             "rows": rows,
             "streamed_rows_per_s": round(streamed["rows"] / streamed["seconds"]),
             "streamed_peak_gib": round(streamed["peak_gib"], 2),
             "plain_rows_per_s": round(plain["rows"] / plain["seconds"]),
             "plain_peak_gib": round(plain["peak_gib"], 2),
-            "throughput_ratio": round((streamed["rows"] / streamed["seconds"])
-                                      / (plain["rows"] / plain["seconds"]), 2),
+            "sliced_rows_per_s": round(per_s(sliced)),
+            "sliced_peak_gib": round(sliced["peak_gib"], 2),
+            "throughput_ratio": round(per_s(streamed) / per_s(plain), 2),
+            "ratio_to_sliced_limit": round(per_s(streamed) / per_s(sliced), 2),
         }), flush=True)
 
 
