@@ -4,6 +4,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,6 +74,19 @@ class Warehouse:
         """Run a statement against the raw tables (to corrupt or perturb the sources)."""
         with duckdb.connect(str(self.db)) as con:
             con.execute(statement)
+
+    @contextmanager
+    def raw_restored(self, tables: tuple[str, ...] = ("customers", "plan_history", "events")
+                     ) -> Iterator[None]:
+        """Copy the raw tables, run the block (which may corrupt them), then put them back."""
+        self.raw(" ".join(f"create table raw.clean_{table} as select * from raw.{table};"
+                          for table in tables))
+        try:
+            yield
+        finally:
+            self.raw(" ".join(f"create or replace table raw.{table} as select * from "
+                              f"raw.clean_{table}; drop table raw.clean_{table};"
+                              for table in tables))
 
     def edit(self, relative: str, old: str, new: str) -> None:
         """Change the project copy's code: used to break a guard on purpose."""

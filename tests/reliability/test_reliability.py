@@ -103,11 +103,8 @@ CORRUPT_LOADS = {
 @pytest.mark.parametrize("case", list(CORRUPT_LOADS))
 def test_a_corrupt_load_stops_at_its_source_gate_and_changes_nothing(world, case):
     change, gate = CORRUPT_LOADS[case]
-    tables = ("customers", "plan_history", "events")
     before = state(world)
-    for table in tables:
-        world.raw(f"create table raw.clean_{table} as select * from raw.{table}")
-    try:
+    with world.raw_restored():
         world.raw(change)
         result = world.build(expect_success=False)
         statuses = {r.node.name: str(r.status) for r in result.result.results}
@@ -119,28 +116,19 @@ def test_a_corrupt_load_stops_at_its_source_gate_and_changes_nothing(world, case
         assert statuses["feat_customer__as_of"] == "skipped"
         assert statuses["ml_churn__scores"] == statuses["ml_spend__scores"] == "skipped"
         assert_unchanged(world, before)
-    finally:
-        for table in tables:
-            world.raw(f"create or replace table raw.{table} as select * from raw.clean_{table}; "
-                      f"drop table raw.clean_{table}")
 
 
 def test_an_exact_double_load_passes_and_changes_no_prediction(world):
     before = state(world)
-    world.raw("create table raw.clean_events as select * from raw.events")
-    try:
+    with world.raw_restored(("events",)):
         world.raw("insert into raw.events select * from raw.events where event_id % 7 = 0")
         world.build()  # staging removes exact copies: no gate fails, no feature changes
         assert_unchanged(world, before, rescored_live=True)
-    finally:
-        world.raw("create or replace table raw.events as select * from raw.clean_events; "
-                  "drop table raw.clean_events")
 
 
 def test_a_label_flood_stops_at_the_mart_gates_and_changes_nothing(world):
     before = state(world)
-    world.raw("create table raw.clean_events as select * from raw.events")
-    try:
+    with world.raw_restored(("events",)):
         # A third of the customers "cancel" on one day: the raw load is well-formed, so the
         # source gates pass it; churn's label-rate gate does not.
         world.raw("insert into raw.events select 700000000 + customer_id, customer_id, "
@@ -160,9 +148,6 @@ def test_a_label_flood_stops_at_the_mart_gates_and_changes_nothing(world):
         spend_after = world.sql("select * from ml_spend__scores order by all")
         kept = spend_after[spend_after.as_of_date < live].reset_index(drop=True)
         assert kept.equals(spend_scores[spend_scores.as_of_date < live].reset_index(drop=True))
-    finally:
-        world.raw("create or replace table raw.events as select * from raw.clean_events; "
-                  "drop table raw.clean_events")
 
 
 def champion(registry: pd.DataFrame, model: str) -> list[str]:
