@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from mlmodels import partition_stats
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -273,8 +275,8 @@ def _results_frame(rows: list[dict]) -> pd.DataFrame:
     })
 
 
-def _validator(suite: Suite) -> Callable[[pd.DataFrame, str | None, dt.datetime], list[dict]]:
-    """Return a function validating one frame against suite, sharing one ephemeral context."""
+def _batch_definition() -> Any:
+    """Return a whole-DataFrame batch definition in a fresh ephemeral GX context."""
     gx = _gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -282,18 +284,27 @@ def _validator(suite: Suite) -> Callable[[pd.DataFrame, str | None, dt.datetime]
         # Ephemeral: stores live in memory, so validating writes no gx/ folder or other files.
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        batch_definition = (
+        return (
             context.data_sources.add_pandas("mlmodels")
             .add_dataframe_asset("frame")
             .add_batch_definition_whole_dataframe("whole")
         )
-        gx_suite = gx.ExpectationSuite(
-            name=suite.name,
-            expectations=[
-                _build(expectation, {_INDEX_KEY: index})
-                for index, expectation in enumerate(suite.expectations)
-            ],
+
+
+def _gx_suite(name: str, expectations: list[dict] | tuple[dict, ...]) -> Any:
+    """Return a GX suite of the entries, each marked with its position (see _INDEX_KEY)."""
+    gx = _gx()
+    with _quiet():
+        return gx.ExpectationSuite(
+            name=name,
+            expectations=[_build(expectation, {_INDEX_KEY: index})
+                          for index, expectation in enumerate(expectations)],
         )
+
+
+def _validator(suite: Suite) -> Callable[[pd.DataFrame, str | None, dt.datetime], list[dict]]:
+    """Return a function validating one frame against suite, sharing one ephemeral context."""
+    batch_definition, gx_suite = _batch_definition(), _gx_suite(suite.name, suite.expectations)
     result_format = {"result_format": "SUMMARY", "partial_unexpected_count": PARTIAL_UNEXPECTED}
 
     def run(frame: pd.DataFrame, partition: str | None, run_at: dt.datetime) -> list[dict]:
@@ -365,11 +376,6 @@ def validate(
     return _results_frame(rows)
 
 
-def _quote(identifier: str) -> str:
-    """Quote an SQL identifier for DuckDB."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def _label(value: Any) -> str | None:
     """Return a partition value as ISO text; midnight timestamps are labelled as dates."""
     if value is None or value is pd.NaT:
@@ -409,14 +415,17 @@ def validate_chunked(
     Row- and table-level expectations run once per chunk (up to ``chunk_rows`` rows of whole
     partitions, so a uniqueness check over (entity, partition) stays exact) and their results
     are combined: success if every chunk succeeds, unexpected counts summed. Partition-level
-    expectations (``PARTITION_LEVEL``) run once per partition, including the ``expected``
-    partitions that have no rows, so an empty partition fails its row-count expectation.
+    expectations (``PARTITION_LEVEL``) are checked for every partition, including the
+    ``expected`` partitions that have no rows, so an empty partition fails its row-count
+    expectation: their statistics come from one SQL aggregate over all partitions, checked by
+    one GX validation (see ``mlmodels.partition_stats``), except those the aggregate cannot
+    express exactly, which GX validates partition by partition.
 
     Returns
     -------
     pandas.DataFrame
         ``RESULT_COLUMNS``: table-level rows have ``partition`` None; partition-level rows carry
-        the partition as ISO text.
+        the partition as ISO text, in suite order within each partition.
     """
     if row_filter:
         relation = relation.filter(row_filter)
@@ -425,12 +434,18 @@ def validate_chunked(
     run_at = _utc_naive(run_at)
     table_part = [e for e in suite.expectations if e["type"] not in PARTITION_LEVEL]
     partition_part = [e for e in suite.expectations if e["type"] in PARTITION_LEVEL]
+    types = dict(zip(relation.columns, map(str, relation.types), strict=True))
+    statistics = [stat for index, expectation in enumerate(partition_part)
+                  if (stat := partition_stats.statistic(index, expectation, types))]
+    in_sql = {stat.index for stat in statistics}
+    in_gx = [index for index in range(len(partition_part)) if index not in in_sql]
     check_table = _validator(replace(suite, expectations=tuple(table_part))) if table_part else None
-    check_partition = (_validator(replace(suite, expectations=tuple(partition_part)))
-                       if partition_part else None)
-    counts = relation.aggregate(f"{_quote(partition_column)}, count(*)").fetchall()
+    check_partition = (_validator(replace(suite, expectations=tuple(
+        partition_part[index] for index in in_gx))) if in_gx else None)
+    counts = relation.aggregate(f"{partition_stats.quote(partition_column)}, count(*)").fetchall()
     present = {_label(value): value for value, _ in counts}
-    wanted = {_label(value) for value in expected or []} - set(present)
+    wanted = sorted({_label(value) for value in expected or []} - set(present),
+                    key=lambda text: text or "")
     chunks, current, size = [], [], 0
     for value, rows in sorted(counts, key=lambda pair: (pair[0] is None, _label(pair[0]) or "")):
         if current and size + rows > chunk_rows:
@@ -440,11 +455,18 @@ def validate_chunked(
         size += rows
     if current:
         chunks.append(current)
+    labels = [_label(value) for chunk in chunks for value in chunk] + wanted
+    # by_partition[label][i]: the result of partition_part[i] on that partition.
+    by_partition: dict[str | None, dict[int, dict]] = {label: {} for label in labels}
+    if statistics:
+        checked = _check_statistics(relation, suite.name, partition_column, partition_part,
+                                    statistics, wanted, run_at)
+        for label, index, row in checked:
+            by_partition[label][index] = row
 
     column = duckdb.ColumnExpression(partition_column)
     table_rows: list[list[dict]] = []
-    partition_rows: list[dict] = []
-    for chunk in chunks:
+    for chunk in chunks if check_table or check_partition else []:
         values = [v for v in chunk if v is not None]
         condition = column.isin(*[duckdb.ConstantExpression(v) for v in values]) if values \
             else None
@@ -454,19 +476,96 @@ def validate_chunked(
         if check_table:
             table_rows.append(check_table(frame, None, run_at))
         if check_partition:
-            labels = frame[partition_column].map(_label)
+            partition_labels = frame[partition_column].map(_label)
             for value in chunk:
                 label = _label(value)
-                part = frame[labels.isna()] if label is None else frame[labels == label]
-                partition_rows += check_partition(part, label, run_at)
+                part = (frame[partition_labels.isna()] if label is None
+                        else frame[partition_labels == label])
+                rows = check_partition(part, label, run_at)
+                by_partition[label].update(zip(in_gx, rows, strict=True))
     if check_partition:
         empty = relation.limit(0).df()
-        for label in sorted(wanted, key=lambda text: text or ""):
-            partition_rows += check_partition(empty, label, run_at)
+        for label in wanted:
+            by_partition[label].update(zip(in_gx, check_partition(empty, label, run_at),
+                                           strict=True))
     if check_table and not chunks:
         table_rows.append(check_table(relation.limit(0).df(), None, run_at))
     combined = [_combine(rows) for rows in zip(*table_rows, strict=True)] if table_rows else []
+    partition_rows = [rows[index] for label in labels
+                      for rows in [by_partition[label]] for index in sorted(rows)]
     return _results_frame(combined + partition_rows)
+
+
+def _check_statistics(
+    relation: duckdb.DuckDBPyRelation,
+    suite_name: str,
+    partition_column: str,
+    expectations: list[dict],
+    statistics: list[partition_stats.Statistic],
+    wanted: list[str | None],
+    run_at: dt.datetime,
+) -> list[tuple[str | None, int, dict]]:
+    """Check partition-level expectations on statistics of one aggregate; (label, index, row).
+
+    One row per partition present, plus one per ``wanted`` partition with no rows, whose
+    statistics are those of the same aggregate over no rows (count 0, sum 0, mean null, ...).
+    """
+    aggregates = partition_stats.select_list(
+        [("mlmodels_rows", "count(*)")] + [pair for s in statistics for pair in s.aggregates])
+    columns = partition_stats.select_list(
+        [("mlmodels_rows", "mlmodels_rows")] + [pair for s in statistics for pair in s.columns])
+    grouped = relation.aggregate(
+        f"{partition_stats.quote(partition_column)} as mlmodels_partition, {aggregates}",
+        partition_stats.quote(partition_column))
+    present = grouped.project(f"mlmodels_partition, {columns}").df()
+    present["mlmodels_partition"] = [_label(v) for v in present["mlmodels_partition"].astype(object)]
+    empty = relation.limit(0).aggregate(aggregates).project(columns).df()
+    frame = pd.concat([present] + [empty.assign(mlmodels_partition=label) for label in wanted],
+                      ignore_index=True)
+    checks = [check for s in statistics for check in s.checks]
+    failing: list[set[int]] = []
+    if checks:
+        outcome = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
+        with _quiet():
+            result = outcome.validate(_gx_suite(suite_name, checks),
+                                      result_format={"result_format": "COMPLETE"})
+        by_index = {item.expectation_config.meta[_INDEX_KEY]: item for item in result.results}
+        for position in range(len(checks)):
+            item = by_index[position]
+            if _exception_message(item.exception_info) is not None or item.result is None:
+                failing.append(set(range(len(frame))))
+            else:
+                failing.append(set(item.result.get("unexpected_index_list") or []))
+    checked, position = [], 0
+    for stat in statistics:
+        expectation = expectations[stat.index]
+        stat_failing = set().union(*failing[position:position + len(stat.checks)])
+        position += len(stat.checks)
+        for row_number, row in enumerate(frame.itertuples(index=False)):
+            record = row._asdict()
+            values = [_plain(record[name]) for name, _ in stat.columns]
+            observed: Any = values[0]
+            if stat.quantiles is not None:
+                observed = {"quantiles": list(stat.quantiles), "values": values}
+            elif expectation["type"] in partition_stats.ROW_COUNT:
+                observed = int(observed)
+            checked.append((record["mlmodels_partition"], stat.index, {
+                "suite": suite_name,
+                "expectation": expectation["type"],
+                "column": ",".join(_columns(expectation["kwargs"])) or None,
+                "kwargs": _json(expectation["kwargs"]),
+                "severity": _severity(expectation),
+                # A statistic that does not exist (the mean of no values) fails, as in GX.
+                "success": None not in values and row_number not in stat_failing,
+                "observed_value": None if observed is None else _json(observed),
+                "unexpected_count": None,
+                "unexpected_percent": None,
+                "unexpected_values": None,
+                "partition": record["mlmodels_partition"],
+                "rows": int(record["mlmodels_rows"]),
+                "run_at": run_at,
+            }))
+    return checked
 
 
 def _combine(rows: tuple[dict, ...]) -> dict:

@@ -1,0 +1,155 @@
+"""Partition-level expectations as statistics of one SQL aggregate over every partition.
+
+When GX computes a partition's statistic itself (its row count, a column's mean, quantiles,
+...), each partition costs one GX validation, about 0.2 s of fixed cost whatever its size, and
+a mart has dozens of partitions. Here one aggregate query computes the statistic of every
+partition at once, the way GX's pandas engine computes it (nulls ignored, sample standard
+deviation, "nearest" quantiles), and GX checks the bounds once, over the table of statistics
+(one row per partition), with its own ``expect_column_values_to_be_between``.
+
+An expectation this module cannot express exactly (a ``row_condition``, a non-numeric column,
+an unusual kwarg) is left to one GX validation per partition, as before: :func:`statistic`
+returns None for it.
+
+This module builds SQL text only; it imports neither DuckDB nor GX.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# Statistic SQL over a column cast to double, matching pandas (GX's engine): nulls ignored,
+# ddof=1, an empty or all-null partition sums to 0 and has no unique values.
+AGGREGATES = {
+    "expect_column_mean_to_be_between": "avg({x})",
+    "expect_column_median_to_be_between": "median({x})",
+    "expect_column_stdev_to_be_between": "stddev_samp({x})",
+    "expect_column_sum_to_be_between": "coalesce(sum({x}), 0.0)",
+    "expect_column_min_to_be_between": "min({x})",
+    "expect_column_max_to_be_between": "max({x})",
+    "expect_column_proportion_of_unique_values_to_be_between":
+        "coalesce(count(distinct {x}) / nullif(count({x}), 0), 0.0)",
+}
+ROW_COUNT = ("expect_table_row_count_to_be_between", "expect_table_row_count_to_equal")
+QUANTILES = "expect_column_quantile_values_to_be_between"
+BETWEEN_KWARGS = {"min_value", "max_value", "strict_min", "strict_max"}
+# Types whose values cast to double exactly as pandas reads them. Booleans and temporal types
+# stay with GX: pandas' statistics of those are not a double's.
+NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+                 "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL")
+
+
+@dataclass(frozen=True)
+class Statistic:
+    """One partition-level expectation as statistic columns and bound checks on them.
+
+    ``aggregates`` are (name, SQL) pairs of the per-partition aggregate; ``columns`` are
+    (name, SQL) pairs over those, the statistics themselves; ``checks`` are GX expectation
+    entries on the statistics, run over the table with one row per partition; ``quantiles`` is
+    set for a quantile expectation (its observed value lists them).
+    """
+
+    index: int
+    aggregates: tuple[tuple[str, str], ...]
+    columns: tuple[tuple[str, str], ...]
+    checks: tuple[dict, ...]
+    quantiles: tuple[float, ...] | None = None
+
+
+def quote(identifier: str) -> str:
+    """Quote an SQL identifier."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _number(value: Any) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def _between(column: str, kwargs: dict) -> dict:
+    """Return the GX check of one statistic column against between-kwargs."""
+    bounds = {key: kwargs[key] for key in BETWEEN_KWARGS if key in kwargs}
+    return {"type": "expect_column_values_to_be_between", "kwargs": {"column": column, **bounds}}
+
+
+def _bounds_usable(kwargs: dict) -> bool:
+    """Tell whether min/max are plain numbers (not GX parameters), at least one set."""
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    flags = all(isinstance(kwargs.get(key, False), bool) for key in ("strict_min", "strict_max"))
+    return _number(low) and _number(high) and (low is not None or high is not None) and flags
+
+
+def statistic(index: int, expectation: dict, column_types: dict[str, str]) -> Statistic | None:
+    """Return the SQL form of one partition-level expectation, or None to leave it to GX.
+
+    Parameters
+    ----------
+    index
+        The expectation's position; statistic columns are named after it.
+    expectation
+        A suite entry (``type``, ``kwargs``).
+    column_types
+        The relation's column names and SQL type names.
+    """
+    type_, kwargs = expectation["type"], dict(expectation["kwargs"])
+    kwargs.pop("catch_exceptions", None)
+    if type_ in ROW_COUNT:
+        if type_ == ROW_COUNT[1]:
+            if set(kwargs) != {"value"} or not isinstance(kwargs["value"], int):
+                return None
+            kwargs = {"min_value": kwargs["value"], "max_value": kwargs["value"]}
+        if not set(kwargs) <= BETWEEN_KWARGS or not _bounds_usable(kwargs):
+            return None
+        return _plain(index, "count(*)", kwargs)
+    column = kwargs.pop("column", None)
+    sql_type = column_types.get(column) if isinstance(column, str) else None
+    if sql_type is None or not sql_type.upper().startswith(NUMERIC_TYPES):
+        return None
+    x = f"cast({quote(column)} as double)"
+    if type_ in AGGREGATES:
+        if not set(kwargs) <= BETWEEN_KWARGS or not _bounds_usable(kwargs):
+            return None
+        return _plain(index, AGGREGATES[type_].format(x=x), kwargs)
+    if type_ == QUANTILES and set(kwargs) == {"quantile_ranges"}:
+        return _quantiles(index, x, kwargs["quantile_ranges"])
+    return None
+
+
+def _plain(index: int, sql: str, kwargs: dict) -> Statistic:
+    """Return a statistic that is one aggregate, checked against between-kwargs."""
+    name = f"stat_{index}"
+    return Statistic(index, ((name, sql),), ((name, quote(name)),), (_between(name, kwargs),))
+
+
+def _quantiles(index: int, x: str, ranges: Any) -> Statistic | None:
+    """Return quantiles: one sorted list per partition, indexed as numpy's "nearest"."""
+    if not isinstance(ranges, dict) or set(ranges) != {"quantiles", "value_ranges"}:
+        return None
+    quantiles, value_ranges = ranges["quantiles"], ranges["value_ranges"]
+    if not (isinstance(quantiles, list) and isinstance(value_ranges, list)
+            and len(quantiles) == len(value_ranges) and quantiles):
+        return None
+    if not all(_number(q) and q is not None and 0 <= q <= 1 for q in quantiles):
+        return None
+    if not all(isinstance(r, list) and len(r) == 2 and all(map(_number, r)) for r in value_ranges):
+        return None
+    values = f"values_{index}"
+    ordered = quote(values)
+    columns, checks = [], []
+    for position, (q, (low, high)) in enumerate(zip(quantiles, value_ranges, strict=True)):
+        name = f"stat_{index}_{position}"
+        # pandas passes q * 100 to numpy, which divides it by 100 again: the same double here.
+        # numpy's "nearest" picks index round-half-even(q * (n - 1)) of the sorted values.
+        q_used = (q * 100) / 100
+        position_sql = f"cast(round_even({q_used!r} * (len({ordered}) - 1), 0) as bigint) + 1"
+        columns.append((name, f"{ordered}[{position_sql}]"))
+        if low is not None or high is not None:
+            checks.append(_between(name, {"min_value": low, "max_value": high}))
+    # One sorted list of the partition's non-null values, shared by all its quantiles.
+    aggregate = (values, f"list_sort(list({x}) filter (where {x} is not null))")
+    return Statistic(index, (aggregate,), tuple(columns), tuple(checks), tuple(quantiles))
+
+
+def select_list(pairs: list[tuple[str, str]]) -> str:
+    """Return ``sql as "name", ...`` for (name, SQL) pairs."""
+    return ", ".join(f"{sql} as {quote(name)}" for name, sql in pairs)
