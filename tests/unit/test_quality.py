@@ -296,3 +296,55 @@ def test_validating_writes_no_files(suite, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     quality.validate(mart(), suite)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_widened_numbers_give_gx_results_of_the_frame_as_read(tmp_path):
+    """Narrow and nullable numbers are widened for speed; no result changes, dtypes still seen."""
+    rng = np.random.default_rng(3)
+    n = 500
+    frame = pd.DataFrame({
+        "small": rng.integers(-5, 120, n).astype(np.int32),
+        "tiny": rng.integers(0, 9, n).astype(np.int8),
+        "single": rng.normal(0, 2, n).astype(np.float32),
+        "maybe": pd.array(np.where(rng.random(n) < 0.2, None, rng.integers(0, 50, n)),
+                          dtype="Int64"),
+    })
+    between = "expect_column_values_to_be_between"
+    expectations = [
+        {"type": between, "kwargs": {"column": "small", "min_value": 0, "max_value": 100}},
+        {"type": between, "kwargs": {"column": "tiny", "min_value": 1, "strict_min": True}},
+        {"type": between, "kwargs": {"column": "single", "max_value": 2.5, "mostly": 0.9}},
+        {"type": between, "kwargs": {"column": "maybe", "min_value": 3, "max_value": 40}},
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "maybe"}},
+        {"type": "expect_column_values_to_be_in_set",
+         "kwargs": {"column": "tiny", "value_set": [0, 1, 2, 3, 4, 5]}},
+        {"type": "expect_column_values_to_be_in_type_list",
+         "kwargs": {"column": "small", "type_list": ["int32"]}},
+        {"type": "expect_column_values_to_be_of_type", "kwargs": {"column": "single",
+                                                                  "type_": "float32"}},
+        {"type": "expect_column_values_to_be_in_type_list",
+         "kwargs": {"column": "maybe", "type_list": ["Int64"]}},
+    ]
+    path = tmp_path / "narrow.json"
+    path.write_text(json.dumps({"name": "narrow", "expectations": expectations}))
+    suite = quality.load_suite(path)
+    results = quality.validate(frame, suite)
+    # Every value check fails somewhere; the dtype checks see int32 and float32, not int64.
+    assert results.success.tolist()[:8] == [False] * 6 + [True] * 2
+    with quality._quiet():
+        batch = quality._batch_definition().get_batch(batch_parameters={"dataframe": frame})
+        as_read = batch.validate(quality._gx_suite("narrow", suite.expectations),
+                                 result_format={"result_format": "SUMMARY"})
+    by_index = {r.expectation_config.meta[quality._INDEX_KEY]: r for r in as_read.results}
+    for index, row in enumerate(results.itertuples()):
+        gx = by_index[index]
+        assert row.success == gx.success, expectations[index]
+        count = gx.result.get("unexpected_count")
+        assert (pd.isna(row.unexpected_count) and count is None) or row.unexpected_count == count
+        if "observed_value" in gx.result:
+            assert json.loads(row.observed_value) == gx.result["observed_value"]
+        if gx.result.get("partial_unexpected_list"):
+            def plain(values):
+                return [None if pd.isna(v) else float(v) for v in values]
+            assert plain(json.loads(row.unexpected_values)) == plain(
+                gx.result["partial_unexpected_list"][:quality.PARTIAL_UNEXPECTED])
