@@ -2,8 +2,9 @@
 
 When GX computes a partition's statistic itself (its row count, a column's mean, quantiles,
 ...), each partition costs one GX validation, about 0.2 s of fixed cost whatever its size, and
-a mart has dozens of partitions. Here one aggregate query computes the statistic of every
-partition at once, the way GX's pandas engine computes it (nulls ignored, sample standard
+a mart has dozens of partitions. Here one aggregate query (and one ranking query per quantile
+expectation) computes the statistic of every partition at once, the way GX's pandas engine
+computes it (nulls ignored, sample standard
 deviation, "nearest" quantiles), and GX checks the bounds once, over the table of statistics
 (one row per partition), with its own ``expect_column_values_to_be_between``.
 
@@ -46,8 +47,10 @@ class Statistic:
 
     ``aggregates`` are (name, SQL) pairs of the per-partition aggregate; ``columns`` are
     (name, SQL) pairs over those, the statistics themselves; ``checks`` are GX expectation
-    entries on the statistics, run over the table with one row per partition; ``quantiles`` is
-    set for a quantile expectation (its observed value lists them).
+    entries on the statistics, run over the table with one row per partition. A quantile
+    expectation has no aggregate: ``quantiles`` lists its quantiles and ``value`` the SQL of the
+    value, and :func:`quantile_query` computes it (a sort, which spills to disk, where a list
+    per partition would have to fit in memory).
     """
 
     index: int
@@ -55,6 +58,14 @@ class Statistic:
     columns: tuple[tuple[str, str], ...]
     checks: tuple[dict, ...]
     quantiles: tuple[float, ...] | None = None
+    value: str | None = None
+
+    @property
+    def names(self) -> list[str]:
+        """The statistic columns, in the order of the expectation's observed value."""
+        if self.quantiles is not None:
+            return [f"stat_{self.index}_{position}" for position in range(len(self.quantiles))]
+        return [name for name, _ in self.columns]
 
 
 def quote(identifier: str) -> str:
@@ -122,7 +133,7 @@ def _plain(index: int, sql: str, kwargs: dict) -> Statistic:
 
 
 def _quantiles(index: int, x: str, ranges: Any) -> Statistic | None:
-    """Return quantiles: one sorted list per partition, indexed as numpy's "nearest"."""
+    """Return a quantile expectation's statistic (see :func:`quantile_query`)."""
     if not isinstance(ranges, dict) or set(ranges) != {"quantiles", "value_ranges"}:
         return None
     quantiles, value_ranges = ranges["quantiles"], ranges["value_ranges"]
@@ -133,21 +144,31 @@ def _quantiles(index: int, x: str, ranges: Any) -> Statistic | None:
         return None
     if not all(isinstance(r, list) and len(r) == 2 and all(map(_number, r)) for r in value_ranges):
         return None
-    values = f"values_{index}"
-    ordered = quote(values)
-    columns, checks = [], []
-    for position, (q, (low, high)) in enumerate(zip(quantiles, value_ranges, strict=True)):
-        name = f"stat_{index}_{position}"
-        # pandas passes q * 100 to numpy, which divides it by 100 again: the same double here.
-        # numpy's "nearest" picks index round-half-even(q * (n - 1)) of the sorted values.
-        q_used = (q * 100) / 100
-        position_sql = f"cast(round_even({q_used!r} * (len({ordered}) - 1), 0) as bigint) + 1"
-        columns.append((name, f"{ordered}[{position_sql}]"))
-        if low is not None or high is not None:
-            checks.append(_between(name, {"min_value": low, "max_value": high}))
-    # One sorted list of the partition's non-null values, shared by all its quantiles.
-    aggregate = (values, f"list_sort(list({x}) filter (where {x} is not null))")
-    return Statistic(index, (aggregate,), tuple(columns), tuple(checks), tuple(quantiles))
+    checks = [_between(f"stat_{index}_{position}", {"min_value": low, "max_value": high})
+              for position, (low, high) in enumerate(value_ranges)
+              if low is not None or high is not None]
+    return Statistic(index, (), (), tuple(checks), tuple(quantiles), x)
+
+
+def quantile_query(statistic: Statistic, partition_column: str) -> str:
+    """Return SQL over the relation ``rel``: one row per partition with its quantiles.
+
+    Each quantile is the value at index round-half-even(q * (n - 1)) of the partition's sorted
+    non-null values (numpy's "nearest", which GX's pandas engine uses). pandas hands numpy
+    q * 100, which numpy divides by 100 again: that double is used here too.
+    """
+    assert statistic.quantiles is not None and statistic.value is not None
+    picks = ", ".join(
+        f"max(v) filter (where i = cast(round_even({(q * 100) / 100!r} * (n - 1), 0) as bigint)) "
+        f"as {quote(name)}"
+        for q, name in zip(statistic.quantiles, statistic.names, strict=True))
+    return (
+        f"select mlmodels_partition, {picks} from ("
+        f"select {quote(partition_column)} as mlmodels_partition, {statistic.value} as v, "
+        f"row_number() over (partition by {quote(partition_column)} order by {statistic.value}) "
+        f"- 1 as i, count(*) over (partition by {quote(partition_column)}) as n "
+        f"from rel where {statistic.value} is not null) group by mlmodels_partition"
+    )
 
 
 def select_list(pairs: list[tuple[str, str]]) -> str:

@@ -562,6 +562,16 @@ def _check_statistics(
     present = grouped.project(f"mlmodels_partition, {columns}").df()
     present["mlmodels_partition"] = [_label(v) for v in present["mlmodels_partition"].astype(object)]
     empty = relation.limit(0).aggregate(aggregates).project(columns).df()
+    for stat in statistics:
+        if stat.quantiles is None:
+            continue
+        ranked = relation.query("rel", partition_stats.quantile_query(stat, partition_column)).df()
+        labels = [_label(v) for v in ranked["mlmodels_partition"].astype(object)]
+        for name in stat.names:
+            by_label = dict(zip(labels, ranked[name].astype(object), strict=True))
+            # A partition with no value (all null) is not in the ranking: no quantile.
+            present[name] = [by_label.get(label) for label in present["mlmodels_partition"]]
+            empty[name] = None
     frame = pd.concat([present] + [empty.assign(mlmodels_partition=label) for label in wanted],
                       ignore_index=True)
     checks = [check for s in statistics for check in s.checks]
@@ -585,7 +595,7 @@ def _check_statistics(
         position += len(stat.checks)
         for row_number, row in enumerate(frame.itertuples(index=False)):
             record = row._asdict()
-            values = [_plain(record[name]) for name, _ in stat.columns]
+            values = [_plain(record[name]) for name in stat.names]
             observed: Any = values[0]
             if stat.quantiles is not None:
                 observed = {"quantiles": list(stat.quantiles), "values": values}
