@@ -5,6 +5,8 @@ must hold; otherwise the named guard is broken in the project copy first (e.g. `
 and the same check must catch it. That is how we know the checks can fail.
 """
 
+from decimal import Decimal
+
 import pandas as pd
 import pytest
 
@@ -87,6 +89,114 @@ def test_features_ignore_events_at_or_after_as_of(tmp_path, sabotage):
         pd.testing.assert_frame_equal(before, after)
     else:  # should fail: the broken guard lets the changed future into the features
         assert not unchanged, f"the leakage check did not catch: {sabotage}"
+
+
+ORACLE_AS_OFS = ("2023-09-01", "2024-03-01", "2024-11-01")
+WINDOWS = (7, 30, 90, 180)
+
+
+def money(values) -> float | None:
+    """Sum exact decimal amounts (as text); None when any is unknown, 0 for none."""
+    if any(v is None for v in values):
+        return None
+    return float(sum((Decimal(v) for v in values), Decimal(0)))
+
+
+def window(orders: pd.DataFrame, days_before: pd.Series, days: int, offset: int = 0):
+    """Count and revenue of the orders on days offset+1 .. offset+days before as_of."""
+    inside = orders[(days_before > offset) & (days_before <= days + offset)]
+    return len(inside), money(list(inside.amount.where(inside.amount.notna(), None)))
+
+
+def feature_oracle(warehouse, as_of: str) -> pd.DataFrame:
+    """The demo mart's rows at one as_of, recomputed row by row from the staging tables.
+
+    Plain Python over each customer's events, sharing nothing with the macros: an event counts
+    for as_of when it happened strictly before as_of's midnight, and for an N-day window when
+    its day is at most N days before as_of.
+    """
+    cutoff = pd.Timestamp(as_of)
+    customers = warehouse.sql("select * from stg_demo__customers")
+    events = warehouse.sql("select customer_id, event_type, occurred_at, "
+                           "cast(amount as varchar) as amount from stg_demo__events")
+    plans = warehouse.sql("select * from stg_demo__plan_history")
+    by_customer = {key: group for key, group in events.groupby("customer_id")}
+    plans_by_customer = {key: group for key, group in plans.groupby("customer_id")}
+    empty = events.iloc[0:0]
+    rows = []
+    for customer in customers.itertuples():
+        if not customer.signup_at < cutoff:
+            continue
+        mine = by_customer.get(customer.customer_id, empty)
+        past = mine[mine.occurred_at < cutoff]
+        if (past.event_type == "cancellation").any():
+            continue
+        orders = past[past.event_type == "order"]
+        days_before = (cutoff - orders.occurred_at.dt.normalize()).dt.days
+        row = {"customer_id": customer.customer_id, "as_of_date": cutoff,
+               "tenure_days": (cutoff - customer.signup_at.normalize()).days}
+        for days in WINDOWS:
+            count, revenue = window(orders, days_before, days)
+            row[f"orders_{days}d"], row[f"revenue_{days}d"] = count, revenue
+            if days >= 30:
+                row[f"avg_order_value_{days}d"] = (
+                    None if revenue is None or count == 0 else revenue / count)
+        prev_count, prev_revenue = window(orders, days_before, 30, 30)
+        row["orders_prev_30d"] = prev_count
+        row["orders_trend_30d"] = (row["orders_30d"] + 1) / (prev_count + 1)
+        row["revenue_change_30d"] = (None if prev_revenue is None or row["revenue_30d"] is None
+                                     else row["revenue_30d"] - prev_revenue)
+        row["days_since_last_order"] = None if orders.empty else int(days_before.min())
+        row["orders_lifetime"] = len(orders)
+        row["revenue_lifetime"] = money(list(orders.amount.where(orders.amount.notna(), None)))
+        history = plans_by_customer.get(customer.customer_id, plans.iloc[0:0])
+        history = history[history.valid_from < cutoff].sort_values("valid_from")
+        latest = history.iloc[-1] if len(history) else None
+        row["plan"] = None if latest is None else latest.plan
+        row["days_on_plan"] = (None if latest is None
+                               else (cutoff - latest.valid_from.normalize()).days)
+        row["plan_changes"] = len(history) - 1
+        row["region"], row["acquisition_channel"] = customer.region, customer.acquisition_channel
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def disagreements(mart: pd.DataFrame, oracle: pd.DataFrame) -> list[str]:
+    """Each (column, customer) where the mart and the oracle differ, plus missing rows."""
+    keys = ["customer_id", "as_of_date"]
+    joined = mart.merge(oracle, on=keys, how="outer", suffixes=("", "__oracle"), indicator=True)
+    found = [f"row {key} only in the {side}" for key, side in zip(
+        joined[keys].itertuples(index=False), joined["_merge"], strict=True) if side != "both"]
+    both = joined[joined["_merge"] == "both"]
+    for column in oracle.columns.drop(keys):
+        mine, theirs = both[column], both[f"{column}__oracle"]
+        if pd.api.types.is_numeric_dtype(mine):
+            a, b = mine.astype(float), pd.to_numeric(theirs, errors="coerce").astype(float)
+            same = (a.isna() & b.isna()) | ((a - b).abs() <= 1e-9 * b.abs().clip(lower=1))
+        else:
+            same = (mine.isna() & theirs.isna()) | (mine == theirs)
+        found += [f"{column} of customer {c}: {x!r} vs oracle {y!r}" for c, x, y in zip(
+            both.customer_id[~same], mine[~same], theirs[~same], strict=True)]
+    return found
+
+
+@pytest.mark.parametrize("sabotage", [None, *FEATURE_SABOTAGE])
+def test_every_feature_equals_a_brute_force_oracle(tmp_path, sabotage):
+    warehouse = sabotaged(tmp_path, sabotage, FEATURE_SABOTAGE)
+    warehouse.build("--select", "+feat_customer__as_of", *MODELS_ONLY)
+    found, compared = [], 0
+    for as_of in ORACLE_AS_OFS:
+        mart = warehouse.sql(f"select * from feat_customer__as_of where as_of_date = '{as_of}'")
+        mart["as_of_date"] = pd.to_datetime(mart.as_of_date)
+        oracle = feature_oracle(warehouse, as_of)
+        assert len(oracle) > 300 and set(oracle.columns) == set(mart.columns)
+        found += disagreements(mart, oracle)
+        compared += len(oracle)
+    if sabotage is None:
+        assert found == [], found[:20]
+        assert compared > 1000
+    else:  # should fail: the broken guard lets the as_of day's own events into the features
+        assert found, f"the oracle did not catch: {sabotage}"
 
 
 def label_oracle(warehouse) -> pd.DataFrame:
