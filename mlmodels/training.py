@@ -36,7 +36,7 @@ from sklearn.model_selection import KFold, ParameterGrid, ParameterSampler, Stra
 from sklearn.pipeline import Pipeline
 
 import mlmodels
-from mlmodels import drift, evaluation
+from mlmodels import drift, evaluation, parallel
 from mlmodels.pipelines import build_pipeline, feature_frame
 from mlmodels.specs import HIGHER_IS_BETTER, ModelSpec, SpecError
 from mlmodels.splits import stratified_random_split, time_ordered_folds
@@ -258,7 +258,9 @@ def fit(
     best = select_candidate(candidates, spec, X, y)
     pipeline = best["pipeline"]
 
-    predictions = {s: predict(pipeline, X[s], spec) for s in ("train", "valid")}
+    # valid was predicted when the candidate was selected
+    predictions = {"train": predict(pipeline, X["train"], spec),
+                   "valid": best["valid_predictions"]}
     threshold = None
     if spec.is_classifier:
         threshold = evaluation.choose_threshold(y["valid"], predictions["valid"], spec.threshold)
@@ -272,14 +274,28 @@ def fit(
             metrics[f"{name}/{split}"] = split_metrics(y[split], values, threshold, spec,
                                                        rule=name == "rule")
 
+    # The learning curve's fits and the deployment refit do not depend on each other: together.
+    curve_sizes = learning_curve_sizes(spec, y["train"])
+    n = len(X["train"])
+    refits = [(spec, best["candidate"], best["params"], X["train"].iloc[n - size:],
+               y["train"][n - size:]) for size in curve_sizes if size < n]
+    if spec.deploy_refit == "all":
+        refits.append((spec, best["candidate"], best["params"],
+                       pd.concat([X[s] for s in SPLITS]), np.concatenate([y[s] for s in SPLITS])))
+    refitted = parallel.run_all(fit_configuration, refits)
+    smaller = [size for size in curve_sizes if size < n]
+    curve_fits = dict(zip(smaller, refitted[:len(smaller)], strict=True))
+    if n in curve_sizes:
+        curve_fits[n] = pipeline
+
     windows = {s: window(p, spec) for s, p in parts.items()}
-    tables = evaluation_tables(spec, pipeline, X, y, predictions, threshold, metrics, candidates)
+    tables = evaluation_tables(spec, pipeline, X, y, predictions, threshold, metrics, candidates,
+                               curve_fits)
     deployed, deployed_threshold = pipeline, threshold
     reference_rows, reference_scores = parts["train"], predictions["test"]
     windows["fit"] = windows["train"]
     if spec.deploy_refit == "all":
-        deployed = build_pipeline(spec, best["candidate"], best["params"])
-        deployed.fit(pd.concat([X[s] for s in SPLITS]), np.concatenate([y[s] for s in SPLITS]))
+        deployed = refitted[-1]
         deployed_scores = predict(deployed, X["test"], spec)
         if spec.is_classifier:
             deployed_threshold = carry_threshold(predictions["test"], deployed_scores, threshold)
@@ -343,16 +359,12 @@ def audit_leakage(train: pd.DataFrame, spec: ModelSpec) -> None:
         Naming the feature, its score and how to allow it if it is truly known at as_of.
     """
     limit = spec.max_single_feature_auc
-    for feature in spec.features:
-        if feature in spec.leakage_allow:
-            continue
-        values = train[feature]
-        if spec.is_classifier:
-            score, what = evaluation.single_feature_auc(values, train[spec.target]), "ROC AUC"
-        elif feature in spec.numeric:
-            score, what = evaluation.single_feature_r(values, train[spec.target]), "|correlation|"
-        else:
-            continue
+    audited = [f for f in spec.features if f not in spec.leakage_allow
+               and (spec.is_classifier or f in spec.numeric)]
+    what = "ROC AUC" if spec.is_classifier else "|correlation|"
+    single = evaluation.single_feature_auc if spec.is_classifier else evaluation.single_feature_r
+    scores = parallel.run_all(single, [(train[f], train[spec.target]) for f in audited])
+    for feature, score in zip(audited, scores, strict=True):
         if np.isfinite(score) and score > limit:
             raise LeakageError(
                 f"model '{spec.name}': feature '{feature}' alone has {what} {score:.3f} with "
@@ -393,44 +405,65 @@ def parameter_sets(spec: ModelSpec, grid: dict[str, list[Any]]) -> list[dict[str
 def search_candidates(spec: ModelSpec, X, y, folds) -> list[dict[str, Any]]:
     """Cross-validate every candidate and parameter set on train; one record per set.
 
+    Every (parameter set, fold) fit is independent: they run side by side (:mod:`parallel`).
     Without folds (``search.cv_folds: 0``) each set is fitted on train and scored on valid
     instead (``valid_score``; ``cv_mean`` and ``cv_std`` are NaN).
     """
+    configurations = [(candidate.name, {**candidate.params, **searched})
+                      for candidate in spec.candidates
+                      for searched in parameter_sets(spec, candidate.grid)]
+    if folds is None:
+        results = parallel.run_all(fit_and_score, [
+            (spec, name, params, X["train"], y["train"], X["valid"], y["valid"])
+            for name, params in configurations])
+        return [holdout_record(spec, name, params, X, result)
+                for (name, params), result in zip(configurations, results, strict=True)]
+    results = parallel.run_all(fit_and_score_fold, [
+        (spec, name, params, X["train"], y["train"], train_idx, valid_idx)
+        for name, params in configurations for train_idx, valid_idx in folds])
     records = []
-    for candidate in spec.candidates:
-        for searched in parameter_sets(spec, candidate.grid):
-            params = {**candidate.params, **searched}
-            if folds is None:
-                records.append(holdout_record(spec, candidate.name, params, X, y))
-                continue
-            fold_scores, fit_seconds, fitted = [], [], None
-            for train_idx, valid_idx in folds:
-                fitted = build_pipeline(spec, candidate.name, params)
-                started = time.perf_counter()
-                fitted.fit(X["train"].iloc[train_idx], y["train"][train_idx])
-                fit_seconds.append(time.perf_counter() - started)
-                predicted = predict(fitted, X["train"].iloc[valid_idx], spec)
-                fold_scores.append(metric_value(y["train"][valid_idx], predicted, spec))
-            records.append({
-                "candidate": candidate.name, "params": params,
-                "cv_mean": float(np.mean(fold_scores)), "cv_std": float(np.std(fold_scores)),
-                "fit_seconds": float(np.mean(fit_seconds)),
-                **cost_of(fitted, X["valid"], spec),
-            })
+    for number, (name, params) in enumerate(configurations):
+        by_fold = results[number * len(folds):(number + 1) * len(folds)]
+        fold_scores = [score for _, _, score, _ in by_fold]
+        records.append({
+            "candidate": name, "params": params,
+            "cv_mean": float(np.mean(fold_scores)), "cv_std": float(np.std(fold_scores)),
+            "fit_seconds": float(np.mean([seconds for _, seconds, _, _ in by_fold])),
+            **cost_of(by_fold[-1][0], X["valid"], spec),
+        })
     return records
 
 
-def holdout_record(spec: ModelSpec, name: str, params: dict[str, Any], X, y) -> dict[str, Any]:
-    """Fit one parameter set on train and score it on valid (no cross-validation)."""
-    fitted = build_pipeline(spec, name, params)
+def fit_configuration(spec: ModelSpec, name: str, params: dict[str, Any], X, y) -> Pipeline:
+    """Return the Pipeline of one candidate and parameter set, fitted on ``X``, ``y``."""
+    return build_pipeline(spec, name, params).fit(X, y)
+
+
+def fit_and_score(spec: ModelSpec, name: str, params: dict[str, Any], X_fit, y_fit, X_eval,
+                  y_eval) -> tuple[Pipeline, float, float, np.ndarray]:
+    """Fit one configuration and score it: (pipeline, fit seconds, metric, predictions)."""
     started = time.perf_counter()
-    fitted.fit(X["train"], y["train"])
-    fit_seconds = time.perf_counter() - started
+    fitted = fit_configuration(spec, name, params, X_fit, y_fit)
+    seconds = time.perf_counter() - started
+    predicted = predict(fitted, X_eval, spec)
+    return fitted, seconds, metric_value(y_eval, predicted, spec), predicted
+
+
+def fit_and_score_fold(spec: ModelSpec, name: str, params: dict[str, Any], X, y, train_idx,
+                       valid_idx) -> tuple[Pipeline, float, float, np.ndarray]:
+    """:func:`fit_and_score` on one CV fold of train (sliced here: one fold in memory per job)."""
+    return fit_and_score(spec, name, params, X.iloc[train_idx], y[train_idx],
+                         X.iloc[valid_idx], y[valid_idx])
+
+
+def holdout_record(spec: ModelSpec, name: str, params: dict[str, Any], X,
+                   result: tuple[Pipeline, float, float, np.ndarray]) -> dict[str, Any]:
+    """Return the record of one parameter set fitted on train and scored on valid (no CV)."""
+    fitted, fit_seconds, valid_score, predicted = result
     return {
         "candidate": name, "params": params, "cv_mean": float("nan"), "cv_std": float("nan"),
-        "fit_seconds": fit_seconds, "pipeline": fitted,
-        "valid_score": metric_value(y["valid"], predict(fitted, X["valid"], spec), spec),
-        **cost_of(fitted, X["valid"], spec),
+        "fit_seconds": fit_seconds, "pipeline": fitted, "valid_score": valid_score,
+        "valid_predictions": predicted, **cost_of(fitted, X["valid"], spec),
     }
 
 
@@ -454,13 +487,12 @@ def select_candidate(records: list[dict[str, Any]], spec: ModelSpec, X, y) -> di
             current["eligible"], sign * current[key]
         ):
             best[record["candidate"]] = record
-    for record in best.values():
-        if holdout:
-            continue
-        record["pipeline"] = build_pipeline(spec, record["candidate"], record["params"])
-        record["pipeline"].fit(X["train"], y["train"])
-        record["valid_score"] = metric_value(
-            y["valid"], predict(record["pipeline"], X["valid"], spec), spec)
+    refits = [] if holdout else list(best.values())
+    results = parallel.run_all(fit_and_score, [
+        (spec, r["candidate"], r["params"], X["train"], y["train"], X["valid"], y["valid"])
+        for r in refits])
+    for record, (fitted, _, score, predicted) in zip(refits, results, strict=True):
+        record.update(pipeline=fitted, valid_score=score, valid_predictions=predicted)
     chosen = max(best.values(), key=lambda r: (r["eligible"], sign * r["valid_score"]))
     chosen.update(cost_of(chosen["pipeline"], X["valid"], spec))
     chosen["eligible"] = meets_constraints(chosen, spec)
@@ -496,7 +528,11 @@ def predict(pipeline: Pipeline, X: pd.DataFrame, spec: ModelSpec) -> np.ndarray:
 
 def metric_value(y: np.ndarray, predicted: np.ndarray, spec: ModelSpec) -> float:
     """Return the spec's selection metric of predictions (no threshold involved)."""
-    return split_metrics(y, predicted, None, spec)[spec.selection_metric]
+    metric = spec.selection_metric
+    if spec.is_classifier:
+        return evaluation.classification_metrics(
+            y, np.asarray(predicted, dtype=float), 0.5, only=metric)[metric]
+    return evaluation.regression_metrics(y, np.asarray(predicted, dtype=float), only=metric)[metric]
 
 
 def split_metrics(y, predicted, threshold, spec: ModelSpec, rule: bool = False) -> dict[str, float]:
@@ -534,7 +570,8 @@ def window(part: pd.DataFrame, spec: ModelSpec) -> dict[str, Any]:
             "rows": len(part), "as_ofs": int(part[spec.as_of].nunique())}
 
 
-def evaluation_tables(spec, pipeline, X, y, predictions, threshold, metrics, candidates):
+def evaluation_tables(spec, pipeline, X, y, predictions, threshold, metrics, candidates,
+                      curve_fits):
     """Build the evaluation tables stored with the version (records, ready for the warehouse)."""
     tables: dict[str, list[dict[str, Any]]] = {
         "metrics": [
@@ -575,7 +612,7 @@ def evaluation_tables(spec, pipeline, X, y, predictions, threshold, metrics, can
         tables["thresholds"] = evaluation.threshold_table(
             y["valid"], predictions["valid"], cost=cost).to_dict("records")
     tables["importances"] = importances(pipeline, X["valid"], y["valid"], spec)
-    tables["learning_curve"] = learning_curve(spec, X, y, candidates, pipeline)
+    tables["learning_curve"] = learning_curve(spec, X, y, predictions, curve_fits)
     return tables
 
 
@@ -586,37 +623,53 @@ def importances(pipeline, X, y, spec: ModelSpec, max_rows: int = 20_000) -> list
     scorer = {"roc_auc": "roc_auc", "pr_auc": "average_precision", "log_loss": "neg_log_loss",
               "brier": "neg_brier_score", "rmse": "neg_root_mean_squared_error",
               "mae": "neg_mean_absolute_error", "r2": "r2"}[spec.selection_metric]
-    result = permutation_importance(pipeline, X.iloc[take], y[take], scoring=scorer, n_repeats=3,
-                                    random_state=spec.random_state)
+    with parallel.backend():
+        result = permutation_importance(pipeline, X.iloc[take], y[take], scoring=scorer,
+                                        n_repeats=3, random_state=spec.random_state,
+                                        n_jobs=parallel.n_jobs())
     return [{"feature": f, "importance_mean": float(m), "importance_std": float(s)}
             for f, m, s in zip(X.columns, result.importances_mean, result.importances_std,
                                strict=True)]
 
 
-def learning_curve(spec: ModelSpec, X, y, candidates, pipeline) -> list[dict[str, Any]]:
+LEARNING_CURVE_SHARES = (0.2, 0.5, 1.0)
+
+
+def learning_curve_sizes(spec: ModelSpec, y_train: np.ndarray) -> list[int]:
+    """Return the train sizes of the learning curve: 20%, 50% and 100% of train (at least 50).
+
+    A classifier's share is left out when its rows hold one class only.
+    """
+    n = len(y_train)
+    sizes = []
+    for share in LEARNING_CURVE_SHARES:
+        size = min(n, max(int(n * share), 50))
+        if spec.is_classifier and len(np.unique(y_train[n - size:])) < 2:
+            continue
+        sizes.append(size)
+    return sizes
+
+
+def learning_curve(spec: ModelSpec, X, y, predictions, curve_fits) -> list[dict[str, Any]]:
     """Train and valid score of the selected configuration fitted on 20%, 50% and 100% of train.
 
     The shares are the most recent rows of train (train is in as_of order), as a model trained
-    on less history would be.
+    on less history would be. ``curve_fits`` maps each size of :func:`learning_curve_sizes` to
+    its fitted Pipeline; the full size is the selected one, whose predictions are reused.
     """
-    chosen = next(r for r in candidates if r["pipeline"] is pipeline)
-    points = []
     n = len(X["train"])
-    for share in (0.2, 0.5, 1.0):
-        size = min(n, max(int(n * share), 50))
+    points = []
+    for size, fitted in sorted(curve_fits.items()):
         rows = slice(n - size, n)
-        if spec.is_classifier and len(np.unique(y["train"][rows])) < 2:
-            continue
-        if share == 1.0:
-            fitted = pipeline
+        if size == n:
+            train_predicted, valid_predicted = predictions["train"], predictions["valid"]
         else:
-            fitted = build_pipeline(spec, chosen["candidate"], chosen["params"])
-            fitted.fit(X["train"].iloc[rows], y["train"][rows])
+            train_predicted = predict(fitted, X["train"].iloc[rows], spec)
+            valid_predicted = predict(fitted, X["valid"], spec)
         points.append({
             "train_rows": size,
-            "train_score": metric_value(y["train"][rows], predict(fitted, X["train"].iloc[rows],
-                                                                   spec), spec),
-            "valid_score": metric_value(y["valid"], predict(fitted, X["valid"], spec), spec),
+            "train_score": metric_value(y["train"][rows], train_predicted, spec),
+            "valid_score": metric_value(y["valid"], valid_predicted, spec),
         })
     return points
 

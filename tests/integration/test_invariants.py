@@ -59,6 +59,9 @@ def change_the_future(warehouse, cutoff: str) -> None:
         insert into raw.plan_history
         select customer_id, 'premium', {at} from raw.customers
         where signup_at < {at} and customer_id % 3 = 1;
+        insert into raw.events
+        select 910000000 + customer_id, customer_id, 'cancellation', {at}, null
+        from raw.customers where signup_at < {at} and customer_id % 3 = 2;
         -- every later event deleted or changed
         delete from raw.events where occurred_at >= {at} and event_id % 2 = 0
             and event_id < 900000000;
@@ -180,9 +183,35 @@ def disagreements(mart: pd.DataFrame, oracle: pd.DataFrame) -> list[str]:
     return found
 
 
+def put_events_on_the_feature_edges(warehouse, as_ofs) -> None:
+    """Events exactly on the bounds of the features' windows, at midnight of each as_of.
+
+    Orders at the as_of itself (outside every window) and exactly 7, 30, 60 and 180 days before
+    it (inside, on the first day of a window), a cancellation and a plan change at the as_of
+    (not yet happened): the tightest cases a strict `<` or an inclusive `>=` gets wrong.
+    """
+    for n, as_of in enumerate(as_ofs):
+        at = f"timestamp '{as_of} 00:00:00'"
+        for kind, (event, days_back) in enumerate([
+                ("order", 0), ("order", 7), ("order", 30), ("order", 60), ("order", 180),
+                ("cancellation", 0)]):
+            warehouse.raw(f"""
+                insert into raw.events
+                select {700_000_000 + n * 1_000_000 + kind * 100_000} + customer_id, customer_id,
+                    '{event}', {at} - interval {days_back} day,
+                    case when '{event}' = 'order' then 12.34 end
+                from raw.customers
+                where signup_at < {at} - interval 180 day and customer_id % 7 = {kind}""")
+        warehouse.raw(f"""
+            insert into raw.plan_history
+            select customer_id, 'premium', {at} from raw.customers
+            where signup_at < {at} and customer_id % 7 = 6""")
+
+
 @pytest.mark.parametrize("sabotage", [None, *FEATURE_SABOTAGE])
 def test_every_feature_equals_a_brute_force_oracle(tmp_path, sabotage):
     warehouse = sabotaged(tmp_path, sabotage, FEATURE_SABOTAGE)
+    put_events_on_the_feature_edges(warehouse, ORACLE_AS_OFS)
     warehouse.build("--select", "+feat_customer__as_of", *MODELS_ONLY)
     found, compared = [], 0
     for as_of in ORACLE_AS_OFS:

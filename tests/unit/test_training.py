@@ -2,6 +2,7 @@ import json
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -178,3 +179,41 @@ def test_without_cross_validation_every_parameter_set_is_compared_on_valid(rows)
     assert json.loads(best["params"])["C"] == trained.params["C"]  # params are stored as JSON
     with pytest.raises(specs.SpecError, match=r"search\.cv_folds"):
         specs.from_dict({**SPEC, "search": {"cv_folds": 1}})
+
+
+def test_the_fit_does_not_depend_on_how_many_fits_run_at_once(rows, spec, monkeypatch):
+    """Fits run side by side in threads; every result must equal the one-at-a-time run."""
+    by_jobs = {}
+    for jobs in ("1", "2"):
+        monkeypatch.setenv("MLMODELS_N_JOBS", jobs)
+        by_jobs[jobs] = training.fit(rows, spec)
+    one, two = by_jobs["1"], by_jobs["2"]
+    assert one.metrics == two.metrics
+    assert (one.estimator, one.params, one.threshold) == (two.estimator, two.params, two.threshold)
+    timings = ["fit_seconds", "latency_ms_per_1000"]
+    for table in ("candidates", "learning_curve", "importances", "thresholds", "curves"):
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(one.evaluation[table]).drop(columns=timings, errors="ignore"),
+            pd.DataFrame(two.evaluation[table]).drop(columns=timings, errors="ignore"))
+    labelled = feature_frame(rows, spec)
+    np.testing.assert_array_equal(one.pipeline.predict_proba(labelled),
+                                  two.pipeline.predict_proba(labelled))
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5"])
+def test_a_bad_n_jobs_setting_names_the_variable(monkeypatch, value):
+    from mlmodels import parallel
+
+    monkeypatch.setenv("MLMODELS_N_JOBS", value)
+    with pytest.raises(ValueError, match="MLMODELS_N_JOBS must be a positive integer"):
+        parallel.n_jobs()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2", "3"])
+def test_scores_predicted_in_parts_on_threads_equal_one_call(rows, spec, monkeypatch, jobs):
+    trained = training.fit(rows, spec)
+    X = feature_frame(rows, spec)
+    monkeypatch.setattr(scoring, "PART_ROWS", 10)  # the toy rows split into parts
+    monkeypatch.setenv("MLMODELS_N_JOBS", jobs)
+    np.testing.assert_array_equal(scoring.predict_on_every_core(trained.pipeline, X, spec),
+                                  trained.pipeline.predict_proba(X)[:, 1])
