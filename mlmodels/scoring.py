@@ -6,7 +6,6 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -14,14 +13,13 @@ import pandas as pd
 import pyarrow as pa
 from sklearn.pipeline import Pipeline
 
-from mlmodels import parallel, registry
+from mlmodels import registry
 from mlmodels.pipelines import feature_frame
 from mlmodels.promotion import features_of, fitted_through
 from mlmodels.specs import ModelSpec
 from mlmodels.training import predict
 
 BATCH_ROWS = 100_000
-PART_ROWS = 20_000  # the least rows worth a thread of their own
 
 
 def output_schema(spec: ModelSpec, key_types: pa.Schema) -> pa.Schema:
@@ -162,7 +160,7 @@ def score_registered(
 
 def _scored_batch(scorer, rows, batch, spec, schema, scored_at, backfill) -> pa.RecordBatch:
     """Score one batch with one scorer."""
-    score = predict_on_every_core(scorer.pipeline, feature_frame(rows, scorer.spec), spec)
+    score = predict(scorer.pipeline, feature_frame(rows, scorer.spec), spec)
     size = batch.num_rows
     label = (pa.nulls(size, pa.int32()) if scorer.threshold is None
              else pa.array((score >= scorer.threshold).astype(np.int32), pa.int32()))
@@ -181,18 +179,3 @@ def _scored_batch(scorer, rows, batch, spec, schema, scored_at, backfill) -> pa.
         ],
         schema=schema,
     )
-
-
-def predict_on_every_core(pipeline: Pipeline, X: pd.DataFrame, spec: ModelSpec) -> np.ndarray:
-    """Return the Pipeline's scores of ``X``, its rows split in one part per job (threads).
-
-    A row's score does not depend on the other rows, so the parts give the scores of one call;
-    scikit-learn's predictors leave most of the second core idle otherwise. Parts are at least
-    ``PART_ROWS`` rows; ``MLMODELS_N_JOBS=1`` scores in one call.
-    """
-    jobs = min(parallel.n_jobs(), max(len(X) // PART_ROWS, 1))
-    if jobs == 1:
-        return predict(pipeline, X, spec)
-    bounds = np.linspace(0, len(X), jobs + 1).astype(int)
-    return np.concatenate(parallel.run_all(predict, [
-        (pipeline, X.iloc[start:end], spec) for start, end in pairwise(bounds)]))

@@ -208,12 +208,3 @@ def test_a_bad_n_jobs_setting_names_the_variable(monkeypatch, value):
     with pytest.raises(ValueError, match="MLMODELS_N_JOBS must be a positive integer"):
         parallel.n_jobs()
 
-
-@pytest.mark.parametrize("jobs", ["1", "2", "3"])
-def test_scores_predicted_in_parts_on_threads_equal_one_call(rows, spec, monkeypatch, jobs):
-    trained = training.fit(rows, spec)
-    X = feature_frame(rows, spec)
-    monkeypatch.setattr(scoring, "PART_ROWS", 10)  # the toy rows split into parts
-    monkeypatch.setenv("MLMODELS_N_JOBS", jobs)
-    np.testing.assert_array_equal(scoring.predict_on_every_core(trained.pipeline, X, spec),
-                                  trained.pipeline.predict_proba(X)[:, 1])
