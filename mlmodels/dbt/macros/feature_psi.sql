@@ -87,10 +87,10 @@
                        drift, feature_types) -%}
 {%- if features | length == 0 %}
 select
-    cast(null as varchar) as model_name, cast(null as varchar) as model_version,
-    cast(null as varchar) as feature, cast(null as varchar) as feature_type,
+    cast(null as {{ dbt.type_string() }}) as model_name, cast(null as {{ dbt.type_string() }}) as model_version,
+    cast(null as {{ dbt.type_string() }}) as feature, cast(null as {{ dbt.type_string() }}) as feature_type,
     cast(null as date) as {{ as_of_col }}, cast(null as double) as psi,
-    cast(null as varchar) as status, cast(null as bigint) as reference_total,
+    cast(null as {{ dbt.type_string() }}) as status, cast(null as bigint) as reference_total,
     cast(null as bigint) as current_total, cast(null as double) as null_share,
     cast(null as double) as unseen_share
 where false
@@ -144,7 +144,7 @@ tallies as (
         count(current_rows.{{ adapter.quote(feature) }}) as non_null_{{ f }}
         {%- for k in range(widths.get(feature, 0)) %},
         {%- if feature_type == 'categorical' %}
-        count(case when cast(current_rows.{{ adapter.quote(feature) }} as varchar)
+        count(case when cast(current_rows.{{ adapter.quote(feature) }} as {{ dbt.type_string() }})
             = bin_columns.bin_{{ f }}_{{ k }} then 1 end) as tally_{{ f }}_{{ k }}
         {%- else %}
         count(case when current_rows.{{ adapter.quote(feature) }}

@@ -36,10 +36,10 @@ tier1_drift as (
         model_version,
         {{ as_of_col }},
         max(psi) as max_tier1_psi,
-        string_agg(
-            case when psi >= {{ drift_threshold }}
-                then feature || ' ' || cast(round(psi, 3) as varchar) end,
-            ', ' order by psi desc) as drifted_tier1_features
+        {{ dbt.listagg(
+            "case when psi >= " ~ drift_threshold ~ " then feature || ' ' || cast(round(psi, 3) as "
+            ~ dbt.type_string() ~ ") end",
+            "', '", "order by psi desc") }} as drifted_tier1_features
     from {{ feature_drift }}
     where model_name = '{{ model_name }}'
         and feature in ('{{ tier1 | join("', '") }}')
@@ -126,25 +126,27 @@ select
     model_version,
     {{ as_of_col }},
     drift_reason or performance_reason or rate_reason as retrain_recommended,
-    concat_ws('; ',
-        case when drift_reason then
-            'tier-1 feature drift (PSI >= {{ drift_threshold }}): ' || drifted_tier1_features
-        end,
-        case when performance_reason then
-            'realised {{ metric }} ' || cast(round(realised_value, 3) as varchar)
-            || ' at ' || cast(performance_as_of as varchar)
-            || ' is worse than test ' || cast(round(test_value, 3) as varchar)
+    -- Each reason that holds, after '; ', then the leading '; ' cut off ('' when none hold):
+    -- concat_ws would do it on DuckDB, but it is NULL on Snowflake when any part is.
+    substring(
+        coalesce(case when drift_reason then
+            '; tier-1 feature drift (PSI >= {{ drift_threshold }}): ' || drifted_tier1_features
+        end, '')
+        || coalesce(case when performance_reason then
+            '; realised {{ metric }} ' || cast(round(realised_value, 3) as {{ dbt.type_string() }})
+            || ' at ' || cast(performance_as_of as {{ dbt.type_string() }})
+            || ' is worse than test ' || cast(round(test_value, 3) as {{ dbt.type_string() }})
             || ' by more than {{ performance_margin }}'
             {%- if not classifier %} || ' (relative)'{% endif %}
-        end,
-        case when rate_reason then
-            'mean prediction ' || cast(round(rolling_predicted_rate, 3) as varchar)
-            || ' vs actual ' || cast(round(rolling_actual_rate, 3) as varchar)
-            || ' over ' || cast(rolling_as_ofs as varchar) || ' matured as_of(s) to '
-            || cast(performance_as_of as varchar) || ': apart by more than '
-            || cast({{ rate_gap * 100 }} as varchar) || '%'
-        end
-    ) as reasons,
+        end, '')
+        || coalesce(case when rate_reason then
+            '; mean prediction ' || cast(round(rolling_predicted_rate, 3) as {{ dbt.type_string() }})
+            || ' vs actual ' || cast(round(rolling_actual_rate, 3) as {{ dbt.type_string() }})
+            || ' over ' || cast(rolling_as_ofs as {{ dbt.type_string() }}) || ' matured as_of(s) to '
+            || cast(performance_as_of as {{ dbt.type_string() }}) || ': apart by more than '
+            || cast({{ rate_gap * 100 }} as {{ dbt.type_string() }}) || '%'
+        end, ''),
+        3) as reasons,
     drift_reason,
     performance_reason,
     rate_reason,

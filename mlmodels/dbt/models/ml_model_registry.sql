@@ -7,8 +7,8 @@ select * from {{ ref('ml_' ~ model_name ~ '__train') }}
 {%- else %}
 -- no model yet (var ml_models is empty): an empty registry
 select
-    cast(null as varchar) as model_name, cast(null as varchar) as model_version,
-    cast(null as varchar) as status, cast(null as varchar) as artifact_uri,
+    cast(null as {{ dbt.type_string() }}) as model_name, cast(null as {{ dbt.type_string() }}) as model_version,
+    cast(null as {{ dbt.type_string() }}) as status, cast(null as {{ dbt.type_string() }}) as artifact_uri,
     cast(null as date) as train_to
 where false
 {%- endfor %}
