@@ -677,9 +677,12 @@ def _feature_drift_section(source: _Source) -> str:
     note = "" if len(shown) == len(dates) else (
         f" The latest {len(shown)} of {len(dates)} dates are shown.")
     latest = frame[frame[source.as_of] == dates[-1]]
-    bands = latest["psi"].map(_psi_band).value_counts()
+    # Counted as the cells are coloured: by the table's status (the spec's thresholds).
+    bands = pd.Series([_drift_band(r) for r in latest.to_dict("records")]).value_counts()
+    by_spec = "status" in latest and latest["status"].isin(list(PSI_BANDS)).all()
+    rule = "by the model's drift thresholds" if by_spec else f"PSI >= {PSI_DRIFT}"
     summary = (f"On {_when(dates[-1])}: {bands.get('drift', 0)} of {len(latest)} features drift "
-               f"(PSI >= {PSI_DRIFT}), {bands.get('moderate', 0)} moderate.")
+               f"({rule}), {bands.get('moderate', 0)} moderate.")
     legend = "".join(
         f'<span><i class="box" style="background:{PSI_BANDS[b][0]}"></i>{_e(t)}</span>'
         for b, t in (("stable", f"stable (< {PSI_MODERATE})"),
@@ -797,9 +800,7 @@ def _heatmap_cell(
 ) -> str:
     """Return one heatmap cell: a coloured rectangle, the PSI, and a tooltip."""
     psi = _number(record.get("psi")) if record else math.nan
-    # The table's status follows the spec's own thresholds; the usual bands only without it.
-    status = record.get("status") if record else None
-    band = status if status in PSI_BANDS else _psi_band(psi)
+    band = _drift_band(record) if record else "missing"
     fill, ink = PSI_BANDS[band]
     tip = f"{_text(feature)} on {_when(date)}: PSI {_num(psi) or 'n/a'}"
     if record:
@@ -814,6 +815,12 @@ def _heatmap_cell(
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{w - 2}" height="{h - 2}" fill="{fill}" '
             f'rx="2"/><text x="{x + (w - 2) / 2:.1f}" y="{y + h / 2 + 3:.1f}" font-size="11" '
             f'text-anchor="middle" fill="{ink}">{_e(label)}</text></g>')
+
+
+def _drift_band(record: dict[str, Any]) -> str:
+    """Return a drift row's band: its status (the spec's own thresholds), else the usual bands."""
+    status = record.get("status")
+    return status if status in PSI_BANDS else _psi_band(record.get("psi"))
 
 
 def _psi_band(psi: Any) -> str:

@@ -236,7 +236,16 @@ def test_heatmap_has_a_cell_per_feature_and_date(db, tmp_path):
     # The worst feature comes first; x1 never drifts and comes last among equals.
     labels = re.findall(r'text-anchor="end">([^<]+)</text>', drift)
     assert labels[0] == html.escape("a<b>&c") and labels[-1] == "x1"
-    assert "On 2025-06-01: 3 of 4 features drift" in drift
+    assert "On 2025-06-01: 3 of 4 features drift (by the model&#x27;s drift thresholds)" in drift
+
+
+def test_drift_summary_counts_by_the_spec_status_as_the_cells_are_coloured(db, tmp_path):
+    """A spec with higher thresholds: its status says stable where the usual bands say drift."""
+    with duckdb.connect(str(db)) as con:
+        con.execute("update ml_toy__feature_drift set status = 'stable'")
+    drift = _section(_write(db, tmp_path), "feature-drift")
+    assert "On 2025-06-01: 0 of 4 features drift" in drift
+    assert set(re.findall(r'data-band="(\w+)"', drift)) == {"stable"}
 
 
 def test_threshold_table_marks_the_registered_threshold(db, tmp_path):
