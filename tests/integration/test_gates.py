@@ -48,13 +48,13 @@ CORRUPTIONS = {
         MART, "expect_column_values_to_not_be_null", "region"),
     "changed type": (
         ("models/features/feat_customer__as_of.sql",
-         "cast(plan_changes.plan_changes as integer) as plan_changes",
-         "cast(plan_changes.plan_changes as varchar) as plan_changes"),
+         "cast(plan_at_cutoff.plan_changes as integer) as plan_changes",
+         "cast(plan_at_cutoff.plan_changes as varchar) as plan_changes"),
         MART, "expect_column_values_to_be_in_type_list", "plan_changes"),
     "empty as_of partition": (
         ("models/features/feat_customer__as_of.sql",
-         "plan_changes.as_of_date = spine.as_of_date\n",
-         "plan_changes.as_of_date = spine.as_of_date\nwhere spine.as_of_date <> date '2024-03-01'\n"),
+         "plan_at_cutoff.as_of_date = spine.as_of_date\n",
+         "plan_at_cutoff.as_of_date = spine.as_of_date\nwhere spine.as_of_date <> date '2024-03-01'\n"),
         MART, "expect_table_row_count_to_be_between", None),
     "duplicate keys": (
         ("models/features/feat_customer__as_of.sql",
