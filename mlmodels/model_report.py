@@ -34,7 +34,7 @@ from mlmodels.report import (
     _truthy,
     _write_atomic,
 )
-from mlmodels.specs import HIGHER_IS_BETTER, TASK_METRICS
+from mlmodels.specs import HIGHER_IS_BETTER, PSI_DRIFT, PSI_MODERATE, TASK_METRICS
 
 NOT_AVAILABLE = "not available yet"
 REGISTRY = "ml_model_registry"
@@ -48,9 +48,6 @@ EVALUATION_TABLES = {
 SPLITS = ("train", "valid", "test")
 METRIC_COLUMNS = ("model", "split", "metric", "value")
 BASELINES = ("prior", "linear", "rule")
-# The usual PSI reading: under 0.1 stable, 0.1 to 0.2 moderate, 0.2 and over drift.
-PSI_MODERATE = 0.1
-PSI_DRIFT = 0.2
 PSI_BANDS = {"stable": ("#a7e3b4", "#0b3d17"), "moderate": ("#f5c451", "#3d2c00"),
              "drift": ("#e5534b", "#ffffff"), "missing": ("#eaeef2", "#59636e")}
 MAX_AS_OF_COLUMNS = 36

@@ -49,6 +49,10 @@ _TOP_FIELDS = {
 # Fields that say what a model is for, not how it is trained: editing them makes no new version.
 COSMETIC_FIELDS: tuple[str, ...] = ("description", "monitoring")
 REFITS: tuple[str, ...] = ("all", "train")
+# The usual PSI reading, and the defaults of a spec's drift thresholds (the one place they are
+# written): under 0.1 stable, 0.1 to 0.2 moderate, 0.2 and over drift.
+PSI_MODERATE = 0.1
+PSI_DRIFT = 0.2
 SNAPSHOT_DATE = "snapshot_date"  # the column that stamps a snapshot model's scores
 
 
@@ -175,8 +179,8 @@ class ModelSpec:
     class_weight: str | None = None
     promotion_margin: float = 0.0
     promotion_guard: bool = True  # a version trained on data shifted from the champion's waits
-    drift_moderate: float = 0.1
-    drift_threshold: float = 0.2
+    drift_moderate: float = PSI_MODERATE
+    drift_threshold: float = PSI_DRIFT
     drift_exclude: tuple[str, ...] = ()  # grow by construction (tenure, lifetime totals)
     max_single_feature_auc: float = 0.95
     leakage_allow: tuple[str, ...] = ()
@@ -441,8 +445,8 @@ class _Parser:
             if task != "binary_classification":
                 raise self.fail("class_weight", "no class weighting for a regression model")
             self.choice(class_weight, "class_weight", ("balanced",))
-        moderate = self.number(drift.get("moderate", 0.1), "drift.moderate", 0, 10)
-        drift_threshold = self.number(drift.get("drift", 0.2), "drift.drift", 0, 10)
+        moderate = self.number(drift.get("moderate", PSI_MODERATE), "drift.moderate", 0, 10)
+        drift_threshold = self.number(drift.get("drift", PSI_DRIFT), "drift.drift", 0, 10)
         if drift_threshold < moderate:
             raise self.fail("drift.drift", f"a PSI at least drift.moderate ({moderate})")
         allow = self.columns(leakage.get("allow", []), "leakage.allow")
