@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import (
@@ -142,3 +144,40 @@ def feature_frame(rows: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
         values = rows[column].astype(object)
         frame[column] = values.where(values.notna(), None)
     return frame
+
+
+
+def arrow_feature_frame(batch: pa.RecordBatch, spec: ModelSpec) -> pd.DataFrame:
+    """Return :func:`feature_frame` of an Arrow record batch, converted in Arrow where it can.
+
+    The scorer's input arrives as Arrow batches. Integer and floating columns become float64
+    and string columns object arrays (None for NULL) in Arrow's own kernels, which skips the
+    pandas frame of every column that :func:`feature_frame` would convert again; any other
+    type goes through :func:`feature_frame` itself, so the result and its errors are the same.
+    """
+    converted: dict[str, Any] = {}
+    rest = []
+    for column in spec.numeric:
+        values = batch.column(column)
+        if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
+            # safe=False: an integer beyond 2**53 rounds, as pandas' astype does
+            converted[column] = values.cast(pa.float64(), safe=False).to_numpy(
+                zero_copy_only=False)
+        else:
+            rest.append(column)
+    for column in spec.categorical:
+        values = batch.column(column)
+        if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+            # object, None for NULL (pandas would infer its str dtype from the bare array)
+            converted[column] = pd.Series(values.to_numpy(zero_copy_only=False), dtype=object)
+        else:
+            rest.append(column)
+    frame = pd.DataFrame(converted, index=pd.RangeIndex(batch.num_rows))
+    if rest:
+        others = replace(spec, numeric=tuple(c for c in spec.numeric if c in rest),
+                         categorical=tuple(c for c in spec.categorical if c in rest))
+        slow = feature_frame(batch.select(rest).to_pandas(), others)
+        for column in rest:
+            frame[column] = slow[column].to_numpy(dtype=object if column in spec.categorical
+                                                  else "float64")
+    return frame[[*spec.numeric, *spec.categorical]]

@@ -14,7 +14,7 @@ import pyarrow as pa
 from sklearn.pipeline import Pipeline
 
 from mlmodels import registry
-from mlmodels.pipelines import feature_frame
+from mlmodels.pipelines import arrow_feature_frame
 from mlmodels.promotion import features_of, fitted_through
 from mlmodels.specs import ModelSpec
 from mlmodels.training import predict
@@ -142,25 +142,26 @@ def score_registered(
         for batch in batches:
             if batch.num_rows == 0:
                 continue
-            rows = batch.to_pandas()
-            as_of = pd.to_datetime(rows[spec.as_of]) if spec.as_of else None
+            size = batch.num_rows
+            as_of = (pd.to_datetime(batch.column(spec.as_of).to_pandas()) if spec.as_of
+                     else None)
             for scorer in scorers:
-                keep = (np.ones(len(rows), dtype=bool)
+                keep = (np.ones(size, dtype=bool)
                         if as_of is None or scorer.trained_through is None
                         else (as_of > scorer.trained_through).to_numpy())
                 if not keep.any():
                     continue
-                backfill = (np.zeros(len(rows), dtype=bool) if live_as_of is None or as_of is None
+                backfill = (np.zeros(size, dtype=bool) if live_as_of is None or as_of is None
                             else (as_of != pd.Timestamp(live_as_of)).to_numpy())
-                yield _scored_batch(scorer, rows[keep], batch.filter(pa.array(keep)), spec,
-                                    schema, scored_at, backfill[keep])
+                kept = batch if keep.all() else batch.filter(pa.array(keep))
+                yield _scored_batch(scorer, kept, spec, schema, scored_at, backfill[keep])
 
     return pa.RecordBatchReader.from_batches(schema, scored())
 
 
-def _scored_batch(scorer, rows, batch, spec, schema, scored_at, backfill) -> pa.RecordBatch:
+def _scored_batch(scorer, batch, spec, schema, scored_at, backfill) -> pa.RecordBatch:
     """Score one batch with one scorer."""
-    score = predict(scorer.pipeline, feature_frame(rows, scorer.spec), spec)
+    score = predict(scorer.pipeline, arrow_feature_frame(batch, scorer.spec), spec)
     size = batch.num_rows
     label = (pa.nulls(size, pa.int32()) if scorer.threshold is None
              else pa.array((score >= scorer.threshold).astype(np.int32), pa.int32()))
