@@ -10,7 +10,8 @@ its own, side by side in one run:
 (b) plain: load the same rows into pandas and call predict_proba on them, as a script would;
 (c) sliced: the same rows already in memory, predicted in slices of the scorer's batch size
     (scoring.BATCH_ROWS), with no I/O at all: the limit of any streamed scorer.
-Reported: rows/s and peak RSS of each, and the throughput ratios (a) / (b) and (a) / (c).
+Reported: rows/s and peak RSS of each (the median of --repeats runs, the modes interleaved), and
+the throughput ratios (a) / (b) and (a) / (c).
 """
 
 import argparse
@@ -87,18 +88,22 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved runs of each mode")
     args = parser.parse_args()
     for rows in args.rows:
         with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
             db, model = setup(Path(tmp), rows)
-            results = {}
-            for mode in ("streamed", "plain", "sliced"):
-                run = subprocess.run([sys.executable, "-c", CHILD, mode, str(db), str(model)],
-                                     check=False, capture_output=True, text=True)
-                if run.returncode != 0:
-                    raise SystemExit(f"{mode} scoring failed:\n{run.stderr[-3000:]}")
-                out = run.stdout
-                results[mode] = json.loads(out.strip().splitlines()[-1])
+            runs = {"streamed": [], "plain": [], "sliced": []}
+            # Interleaved repeats, the median of each: this machine's speed drifts within minutes.
+            for _ in range(args.repeats):
+                for mode, found in runs.items():
+                    run = subprocess.run([sys.executable, "-c", CHILD, mode, str(db), str(model)],
+                                         check=False, capture_output=True, text=True)
+                    if run.returncode != 0:
+                        raise SystemExit(f"{mode} scoring failed:\n{run.stderr[-3000:]}")
+                    found.append(json.loads(run.stdout.strip().splitlines()[-1]))
+        results = {mode: sorted(found, key=lambda r: r["seconds"])[len(found) // 2]
+                   for mode, found in runs.items()}
         streamed, plain, sliced = results["streamed"], results["plain"], results["sliced"]
 
         def per_s(result: dict) -> float:
