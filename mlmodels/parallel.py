@@ -51,11 +51,13 @@ def run_all(function: Callable[..., Any], arguments: Iterable[tuple[Any, ...]]) 
     threads_each = max(cpu_count() // jobs, 1)
 
     def capped(*args: Any) -> Any:
-        # The limits of OpenMP are per thread: set them inside the worker thread itself.
-        with threadpool_limits(limits=threads_each):
+        # OpenMP's limit is per thread: set it inside the worker thread itself.
+        with threadpool_limits(limits=threads_each, user_api="openmp"):
             return function(*args)
 
-    return Parallel(n_jobs=jobs, backend="threading")(delayed(capped)(*args) for args in tasks)
+    # BLAS pools are process-wide: capped once here, not entered and left by each thread.
+    with threadpool_limits(limits=threads_each, user_api="blas"):
+        return Parallel(n_jobs=jobs, backend="threading")(delayed(capped)(*args) for args in tasks)
 
 
 def backend() -> Any:

@@ -277,13 +277,13 @@ def fit(
     # The learning curve's fits and the deployment refit do not depend on each other: together.
     curve_sizes = learning_curve_sizes(spec, y["train"])
     n = len(X["train"])
+    smaller = [size for size in curve_sizes if size < n]
     refits = [(spec, best["candidate"], best["params"], X["train"].iloc[n - size:],
-               y["train"][n - size:]) for size in curve_sizes if size < n]
+               y["train"][n - size:]) for size in smaller]
     if spec.deploy_refit == "all":
         refits.append((spec, best["candidate"], best["params"],
                        pd.concat([X[s] for s in SPLITS]), np.concatenate([y[s] for s in SPLITS])))
     refitted = parallel.run_all(fit_configuration, refits)
-    smaller = [size for size in curve_sizes if size < n]
     curve_fits = dict(zip(smaller, refitted[:len(smaller)], strict=True))
     if n in curve_sizes:
         curve_fits[n] = pipeline
