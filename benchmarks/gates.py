@@ -55,10 +55,10 @@ def replicate(source: Path, target: Path, rows: int) -> int:
 
 def run_method(method: str, db: str) -> dict:
     """Validate the mart one way (in this process); return seconds and partition outcomes."""
-    from mlmodels import quality
+    from mlmodels.quality import validation
 
-    quality._gx()
-    suite = quality.load_suite(SUITE)
+    validation._gx()
+    suite = validation.load_suite(SUITE)
     con = duckdb.connect(db, read_only=True)
     # DuckDB's buffer pool would otherwise keep the table's blocks cached up to 80% of RAM;
     # capped, peak RSS shows what the validation itself holds.
@@ -66,17 +66,17 @@ def run_method(method: str, db: str) -> dict:
     relation = con.table("mart")
     started = time.perf_counter()
     if method == "gate":
-        results = quality.validate_chunked(relation, suite, "as_of_date")
+        results = validation.validate_chunked(relation, suite, "as_of_date")
     else:
         days = [day for (day,) in relation.aggregate("as_of_date").order("as_of_date").fetchall()]
-        results = [quality.validate(relation.filter(f"as_of_date = '{day}'").df(), suite,
+        results = [validation.validate(relation.filter(f"as_of_date = '{day}'").df(), suite,
                                     partition=day.isoformat()) for day in days]
         import pandas as pd
 
         results = pd.concat(results, ignore_index=True)
     seconds = time.perf_counter() - started
     parts = results[results.partition.notna()
-                    & results.expectation.isin(quality.PARTITION_LEVEL)]
+                    & results.expectation.isin(validation.PARTITION_LEVEL)]
     outcomes = sorted(zip(parts.partition, parts.expectation, parts.kwargs,
                           parts.success.astype(bool), strict=True))
     return {"seconds": seconds, "rows": int(relation.aggregate("count(*)").fetchall()[0][0]),

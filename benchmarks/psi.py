@@ -41,7 +41,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from mlmodels import drift
+from mlmodels.learn import drift
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -27,8 +27,9 @@ import joblib
 REPO = Path(__file__).resolve().parents[1]
 CHILD = """
 import json, sys, time, resource, duckdb, joblib
-from mlmodels import scoring, specs
-from mlmodels.pipelines import feature_frame
+from mlmodels.serve import scoring
+from mlmodels.spec import specs
+from mlmodels.learn.pipelines import feature_frame
 mode, db, model = sys.argv[1], sys.argv[2], sys.argv[3]
 pipeline, spec = joblib.load(model)
 con = duckdb.connect(db)
@@ -58,7 +59,9 @@ def setup(workdir: Path, rows: int) -> tuple[Path, Path]:
     import os
     import shutil
 
-    from mlmodels import demo, specs, training
+    from mlmodels import demo
+    from mlmodels.learn import training
+    from mlmodels.spec import specs
 
     db = workdir / "bench.duckdb"
     spec = specs.load(REPO / "dbt_project" / "ml" / "churn.yml")

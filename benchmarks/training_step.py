@@ -27,9 +27,10 @@ import duckdb
 from sklearn.metrics import average_precision_score
 from sklearn.model_selection import GridSearchCV
 
-from mlmodels import specs, training
-from mlmodels.pipelines import build_pipeline, feature_frame
-from mlmodels.splits import time_ordered_folds
+from mlmodels.learn import training
+from mlmodels.learn.pipelines import build_pipeline, feature_frame
+from mlmodels.learn.splits import time_ordered_folds
+from mlmodels.spec import specs
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -10,9 +10,9 @@ from typing import Any
 
 import pandas as pd
 
-from mlmodels import registry
-from mlmodels.specs import ModelSpec, SpecError
-from mlmodels.splits import SplitError, time_ordered_folds
+from mlmodels.learn.splits import SplitError, time_ordered_folds
+from mlmodels.serve import registry
+from mlmodels.spec.specs import ModelSpec, SpecError
 
 TEXT_TYPES = ("VARCHAR", "CHAR", "TEXT", "STRING")
 SPLITS = ("train", "valid", "test")

@@ -130,14 +130,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _date_column(project: Path, model: str) -> str:
     """Return the monitoring tables' date column of a model: its spec's as_of, or snapshot_date."""
-    from mlmodels import specs
+    from mlmodels.spec import specs
 
     path = project / "ml" / f"{model}.yml"
     return specs.load(path).score_column if path.is_file() else "as_of_date"
 
 
 def _draft_suites(name: str, db: Path, project: Path, folder: Path, force: bool) -> int:
-    from mlmodels import profiling, specs
+    from mlmodels.quality import profiling
+    from mlmodels.spec import specs
 
     spec = specs.load(project / "ml" / f"{name}.yml")
     if not db.is_file():
@@ -176,7 +177,7 @@ def _draft_suites(name: str, db: Path, project: Path, folder: Path, force: bool)
 
 
 def _draft_gates(relation: str, db: Path, project: Path, force: bool) -> int:
-    from mlmodels import source_gates
+    from mlmodels.quality import source_gates
 
     try:
         written = source_gates.write(project, db, relation, force=force)
@@ -192,7 +193,7 @@ def _draft_gates(relation: str, db: Path, project: Path, force: bool) -> int:
 
 def _draft_snapshot_suite(spec, training_set, folder: Path, force: bool) -> int:
     """Draft the suites of a snapshot model's gates from its labelled rows (no partitions)."""
-    from mlmodels import profiling
+    from mlmodels.quality import profiling
 
     for gate, path in _suites_to_draft(spec, folder, force):
         is_training_set = gate == spec.training_set
@@ -291,14 +292,14 @@ def _generate_demo(path: Path, customers: int, seed: int) -> int:
 
 
 def _report(model: str, db: Path, version: str | None, out: Path, as_of_column: str) -> int:
-    from mlmodels import model_report
+    from mlmodels.reports import model_page
 
     if not db.is_file():
         print(f"no DuckDB file at {db.resolve()}: run `make demo` first", file=sys.stderr)
         return 1
     try:
         with duckdb.connect(str(db), read_only=True) as con:
-            path = model_report.write_model_report(
+            path = model_page.write_model_report(
                 con, model, out, version=version, as_of_column=as_of_column)
     except ValueError as error:
         print(f"mlmodels report: {error}", file=sys.stderr)

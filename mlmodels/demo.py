@@ -53,6 +53,10 @@ No generator state is used: every random number is a counter-based hash of ``(se
 customer_id, index)`` turned into a uniform. The same arguments therefore give identical tables,
 whatever the chunk size or the number of DuckDB threads, and different seeds give different
 data.
+
+Longer than 500 lines because it is one deterministic world: customers, plans, orders and
+events are drawn in sequence, each from the ones before, with the traps staging must remove;
+split up, one story's parameters would be scattered over files.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ training, ``pin`` (a version to pin as champion, from the ``champion_pins`` var)
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,10 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from mlmodels import mirror, promotion, scoring, specs, training
+from mlmodels.files import write_atomic
+from mlmodels.learn import training
+from mlmodels.serve import mirror, promotion, scoring
+from mlmodels.spec import specs
 
 LOG = logging.getLogger(__name__)
 CADENCES = {"day": pd.DateOffset(days=1), "week": pd.DateOffset(weeks=1),
@@ -293,21 +297,22 @@ def gate(relation: Any, meta: dict[str, Any]) -> pd.DataFrame:
         ``column`` as ``column_name`` and ``partition`` as ``as_of``). The ``dq_gate_passes``
         test fails the build on unsuccessful rows of severity error.
     """
-    from mlmodels import quality, report
+    from mlmodels.quality import validation
+    from mlmodels.reports import quality_page
 
-    suite = quality.load_suite(meta["suite"])
+    suite = validation.load_suite(meta["suite"])
     column, row_filter = suite.meta.get("partition_column"), suite.meta.get("row_filter")
     if column:
         expected = expected_partitions(relation, column, suite.meta.get("cadence"), row_filter)
-        results = quality.validate_chunked(relation, suite, column, expected, row_filter)
+        results = validation.validate_chunked(relation, suite, column, expected, row_filter)
     else:
         rows = relation.filter(row_filter) if row_filter else relation
-        results = quality.validate(rows.df(), suite)
+        results = validation.validate(rows.df(), suite)
     if meta.get("quarantine"):
-        row_level = (results.expectation.isin(quality.ROW_LEVEL) & ~results.success.astype(bool)
+        row_level = (results.expectation.isin(validation.ROW_LEVEL) & ~results.success.astype(bool)
                      & (results.severity == "error"))
         results.loc[row_level, "severity"] = "quarantine"
-    report.write_report(results, Path(meta["report_dir"]) / f"{suite.name}.html",
+    quality_page.write_report(results, Path(meta["report_dir"]) / f"{suite.name}.html",
                         title=f"Data quality: {suite.name}")
     # Warehouse-friendly names: "column" and "partition" are SQL keywords.
     return results.rename(columns={"column": "column_name", "partition": "as_of"})
@@ -337,32 +342,38 @@ def expected_partitions(
     return dates
 
 
-def quarantined(relation: Any, meta: dict[str, Any]) -> pd.DataFrame:
-    """Return the rows of a mart that fail its suite's row-level expectations, with the reason."""
-    from mlmodels import quality
+def quarantined(relation: Any, meta: dict[str, Any], specs: Any = None) -> pd.DataFrame:
+    """Return the rows of a mart that fail its suite's row-level expectations, with the reason.
 
-    suite = quality.load_suite(meta["suite"])
+    The rows are keyed by the mart's keys (:func:`mart_keys`, from ``specs``, the
+    ``ml_model_specs`` table; or ``meta["keys"]``, as files generated before it gave them).
+    """
+    from mlmodels.quality import validation
+
+    suite = validation.load_suite(meta["suite"])
     row_filter = suite.meta.get("row_filter")
     rows = (relation.filter(row_filter) if row_filter else relation).df()
-    _, bad = quality.quarantine(rows, suite)
-    keys = [c for c in meta.get("keys", []) if c in bad.columns]
+    _, bad = validation.quarantine(rows, suite)
+    keys, _ = mart_keys(specs, meta)
+    keys = [c for c in keys if c in bad.columns]
     return bad[[*keys, "quarantine_reason"]].reset_index(drop=True)
 
 
-def profile(relation: Any, meta: dict[str, Any]) -> pd.DataFrame:
-    """Return the profile of a gated mart (see ``mlmodels.profiling.profile``).
+def profile(relation: Any, meta: dict[str, Any], specs: Any = None) -> pd.DataFrame:
+    """Return the profile of a gated mart (see ``mlmodels.quality.profiling.profile``).
 
     Statistics come from a seeded sample of at most ``sample_rows`` rows (default 500,000), so
-    memory stays bounded; row and duplicate counts are exact, computed in the warehouse.
+    memory stays bounded; row and duplicate counts are exact, computed in the warehouse. Keys
+    and label come from the specs that gate the mart (:func:`mart_keys`).
     """
-    from mlmodels import profiling
+    from mlmodels.quality import profiling
 
     limit = int(meta.get("sample_rows", 500_000))
     total = relation.aggregate("count(*)").fetchall()[0][0]
     sample = relation if total <= limit else relation.query(
         "rel", f"select * from rel using sample {limit} rows (reservoir, 42)")
-    result = profiling.profile(sample.df(), label=meta.get("label"), key=meta.get("keys"))
-    keys = meta.get("keys") or []
+    keys, label = mart_keys(specs, meta)
+    result = profiling.profile(sample.df(), label=label, key=keys or None)
     if keys and total > limit:
         # Exact over all rows, like the profile's own count: rows whose key occurs more than once.
         repeated = relation.aggregate(f"count(*) as n, {', '.join(keys)}").filter("n > 1")
@@ -371,6 +382,33 @@ def profile(relation: Any, meta: dict[str, Any]) -> pd.DataFrame:
             f"duplicate rows on {keys}: {duplicates} (exact; statistics from a sample of "
             f"{limit:,} of {total:,} rows)")
     return result.assign(mart=meta.get("mart"), sampled_rows=min(total, limit), total_rows=total)
+
+
+def mart_keys(specs: Any, meta: dict[str, Any]) -> tuple[list[str], str | None]:
+    """Return a gated mart's key columns and label column (None unless a model trains on it).
+
+    Parameters
+    ----------
+    specs
+        The ``ml_model_specs`` table (a relation or a DataFrame): the keys are the entity key and
+        as_of of the first model (by name) that gates ``meta["mart"]``; the label is the target
+        of the model whose training set it is. None: ``meta["keys"]`` and ``meta["label"]``.
+    meta
+        ``mart``: the gated mart's name.
+    """
+    if specs is None:
+        return list(meta.get("keys") or []), meta.get("label")
+    frame = specs.df() if hasattr(specs, "df") else specs
+    gating = [json.loads(text) for _, text in sorted(zip(frame.model_name, frame.spec_json,
+                                                          strict=True))]
+    gating = [fields for fields in gating if meta["mart"] in fields["gates"]]
+    if not gating:
+        return [], None
+    first = gating[0]
+    keys = [first["entity_key"], *([first["as_of"]] if first["as_of"] else [])]
+    label = next((fields["target"] for fields in gating
+                  if fields["training_set"] == meta["mart"]), None)
+    return keys, label
 
 
 def export(relations: dict[str, Any], meta: dict[str, Any]) -> pd.DataFrame:
@@ -384,7 +422,6 @@ def export(relations: dict[str, Any], meta: dict[str, Any]) -> pd.DataFrame:
     pandas.DataFrame
         One row per exported table: table_name, path (absolute), rows, exported_at.
     """
-    import os
     from datetime import UTC, datetime
 
     folder = Path(meta["export_dir"]).resolve()
@@ -392,10 +429,72 @@ def export(relations: dict[str, Any], meta: dict[str, Any]) -> pd.DataFrame:
     written = []
     for name, relation in relations.items():
         final = folder / f"{name}.parquet"
-        temporary = folder / f".{name}.parquet.tmp"
-        relation.write_parquet(str(temporary))
-        os.replace(temporary, final)
+        write_atomic(final, lambda path, relation=relation: relation.write_parquet(str(path)),
+                     mode=0o644)
         rows = relation.aggregate("count(*)").fetchall()[0][0]
         written.append({"table_name": name, "path": str(final), "rows": rows,
                         "exported_at": datetime.now(UTC).replace(tzinfo=None)})
     return pd.DataFrame(written)
+
+
+SPEC_TABLE_COLUMNS = ["model_name", "task", "target", "entity_key", "score_column", "training_set",
+                      "spec_path", "spec_json"]
+
+
+def model_specs(meta: dict[str, Any]) -> pd.DataFrame:
+    """Return one row per ML model of the project: the spec fields the SQL layers read.
+
+    Parameters
+    ----------
+    meta
+        ``spec_dir`` (the folder of the specs, ``<project>/ml``) and ``models`` (the ``ml_models``
+        var: a list, or its names joined by commas, as the package's YAML renders it).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`SPEC_TABLE_COLUMNS`; ``spec_json`` holds :func:`sql_fields` as JSON, which the
+        ``mlmodels.model_spec`` macro parses when a monitoring node compiles.
+
+    Raises
+    ------
+    SpecError
+        If a spec is missing or invalid, or names another model than its file.
+    """
+    names = meta.get("models") or []
+    if isinstance(names, str):
+        names = [name.strip() for name in names.split(",") if name.strip()]
+    rows = []
+    for name in names:
+        path = Path(meta["spec_dir"]) / f"{name}.yml"
+        spec = specs.load(path)
+        if spec.name != name:
+            raise specs.SpecError(f"spec {path}: name is '{spec.name}', but the ml_models var "
+                                  f"lists it as '{name}' (they must be the same)")
+        rows.append({"model_name": name, "task": spec.task, "target": spec.target,
+                     "entity_key": spec.entity_key, "score_column": spec.score_column,
+                     "training_set": spec.training_set, "spec_path": str(path),
+                     "spec_json": json.dumps(sql_fields(spec), sort_keys=True)})
+    return pd.DataFrame(rows, columns=SPEC_TABLE_COLUMNS).astype(object)
+
+
+def sql_fields(spec: specs.ModelSpec) -> dict[str, Any]:
+    """Return the fields of a spec that the dbt macros read (``mlmodels.model_spec``)."""
+    label = spec.label
+    return {
+        "name": spec.name, "task": spec.task, "entity_key": spec.entity_key, "as_of": spec.as_of,
+        "score_column": spec.score_column, "target": spec.target, "snapshot": spec.is_snapshot,
+        "training_set": spec.training_set, "attributes": list(spec.categorical),
+        "tier1": list(spec.tier1), "drift_moderate": spec.drift_moderate,
+        "drift_threshold": spec.drift_threshold,
+        "performance_margin": spec.monitoring.performance_margin,
+        "rate_gap": spec.monitoring.rate_gap, "rate_window": spec.monitoring.rate_window,
+        "label": None if label is None else {
+            "mart": label.mart, "events": label.events, "timestamp": label.timestamp,
+            "horizon_days": label.horizon_days, "where": label.where, "value": label.value,
+            "absent": label.absent},
+        "valid_periods": spec.valid_periods, "test_periods": spec.test_periods,
+        "embargo_days": spec.embargo_days, "gates": list(spec.gates),
+        "snapshot_mart": spec.snapshot.mart,
+        "score_where": spec.snapshot.score_where,
+    }

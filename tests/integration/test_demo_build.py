@@ -4,9 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlmodels import demo, registry, specs
-from mlmodels.pipelines import feature_frame
-from mlmodels.promotion import features_of
+from mlmodels import demo
+from mlmodels.learn.pipelines import feature_frame
+from mlmodels.serve import registry
+from mlmodels.serve.promotion import features_of
+from mlmodels.spec import specs
 from tests.integration.helpers import new_warehouse
 
 pytestmark = pytest.mark.slow
@@ -116,7 +118,7 @@ def test_rebuild_on_unchanged_data_and_full_refresh_keep_the_registry(built):
 
 
 def test_sql_psi_equals_the_numpy_reference_definition(built):
-    from mlmodels import drift
+    from mlmodels.learn import drift
 
     # spend deploys its evaluated model (deploy.refit: train): its reference is its train split.
     drift_rows = built.sql("select * from ml_spend__feature_drift where feature_type = 'numeric'")

@@ -10,7 +10,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from mlmodels import model_report
+from mlmodels.reports import model_page
 from tests.unit.test_model_report import build_warehouse
 
 DEMO = Path(__file__).resolve().parents[2] / "warehouse" / "demo.duckdb"
@@ -55,7 +55,7 @@ def png_facts(png: Path) -> tuple[int, int, int]:
 def test_report_renders_to_a_non_blank_page(tmp_path):
     db = build_warehouse(tmp_path / "wh.duckdb")
     with duckdb.connect(str(db), read_only=True) as con:
-        page = model_report.write_model_report(con, "toy", tmp_path / "reports")
+        page = model_page.write_model_report(con, "toy", tmp_path / "reports")
     png = screenshot(page, tmp_path / "toy.png")
     width, height, distinct = png_facts(png)
     assert (width, height) == (WIDTH, HEIGHT)
@@ -69,7 +69,7 @@ def test_demo_churn_champion_renders(tmp_path):
     except duckdb.IOException as error:  # a dbt build holds the write lock right now
         pytest.skip(f"demo warehouse is locked: {error}")
     with con:
-        page = model_report.write_model_report(con, "churn", tmp_path / "reports")
+        page = model_page.write_model_report(con, "churn", tmp_path / "reports")
     png = screenshot(page, tmp_path / "churn.png")
     width, height, distinct = png_facts(png)
     assert (width, height) == (WIDTH, HEIGHT)

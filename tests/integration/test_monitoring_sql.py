@@ -26,7 +26,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from mlmodels import drift
+from mlmodels.learn import drift
 from tests.integration.helpers import REPO, failures, throwaway_project
 
 pytestmark = pytest.mark.slow

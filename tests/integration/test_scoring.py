@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mlmodels import scoring
+from mlmodels.serve import scoring
 from tests.integration.helpers import failures, new_warehouse
 
 pytestmark = pytest.mark.slow

@@ -16,7 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mlmodels import scaffold, specs
+from mlmodels import scaffold
+from mlmodels.spec import specs
 from tests.integration.helpers import REPO, failures, new_warehouse
 
 pytestmark = pytest.mark.slow

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlmodels import specs
+from mlmodels.spec import specs
 from tests.unit.toy import SPEC
 
 

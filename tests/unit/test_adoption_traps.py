@@ -7,8 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlmodels import checks, cli, scaffold, specs, training
-from mlmodels.promotion import train_and_register
+from mlmodels import checks, cli, scaffold
+from mlmodels.learn import training
+from mlmodels.serve.promotion import train_and_register
+from mlmodels.spec import specs
 from tests.unit.toy import SPEC
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlmodels import drift
+from mlmodels.learn import drift
 
 
 def test_decile_edges_are_numpy_percentiles_with_open_ends():

@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 from sklearn import metrics
 
-from mlmodels import evaluation
+from mlmodels.learn import evaluation
+from mlmodels.spec import threshold_policy
 
 
 def predictions(seed: int, n: int = 400, decimals: int | None = 2) -> tuple[np.ndarray, np.ndarray]:
@@ -147,7 +148,7 @@ def test_min_recall_of_one_is_the_lowest_positive_score():
     ],
 )
 def test_parse_threshold_policy_accepts_the_yaml_forms(raw, expected):
-    assert evaluation.parse_threshold_policy(raw) == expected
+    assert threshold_policy.parse_threshold_policy(raw) == expected
 
 
 @pytest.mark.parametrize(
@@ -171,7 +172,7 @@ def test_parse_threshold_policy_accepts_the_yaml_forms(raw, expected):
 )
 def test_parse_threshold_policy_rejects_other_forms(raw):
     with pytest.raises(ValueError, match="threshold policy: expected max_f1"):
-        evaluation.parse_threshold_policy(raw)
+        threshold_policy.parse_threshold_policy(raw)
 
 
 def test_choose_threshold_rejects_bad_inputs():

@@ -7,8 +7,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from mlmodels import specs
-from mlmodels.pipelines import arrow_feature_frame, feature_frame
+from mlmodels.learn.pipelines import arrow_feature_frame, feature_frame
+from mlmodels.spec import specs
 from tests.unit.toy import SPEC
 
 COLUMNS = {

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlmodels import cli, model_report, report
+from mlmodels import cli, files
+from mlmodels.reports import model_monitoring, model_page
+from mlmodels.reports.html import NOT_AVAILABLE
 
 AS_OF = pd.date_range("2025-01-01", periods=6, freq="MS")
 FEATURES = {"x1": "numeric", "x2": "numeric", "colour": "categorical", "a<b>&c": "numeric"}
@@ -179,7 +181,7 @@ def db(built, tmp_path) -> Path:
 
 def _write(db: Path, out: Path, model: str = "toy", **kwargs) -> str:
     with duckdb.connect(str(db), read_only=True) as con:
-        path = model_report.write_model_report(con, model, out, **kwargs)
+        path = model_page.write_model_report(con, model, out, **kwargs)
     return path.read_text()
 
 
@@ -189,14 +191,14 @@ def _section(page: str, anchor: str) -> str:
 
 def test_page_has_every_section_with_its_charts(db, tmp_path):
     with duckdb.connect(str(db), read_only=True) as con:
-        path = model_report.write_model_report(con, "toy", tmp_path / "reports")
+        path = model_page.write_model_report(con, "toy", tmp_path / "reports")
     assert path == tmp_path / "reports" / "toy" / "v2.html"  # the champion, not the latest
     page = path.read_text()
     assert page.startswith("<!DOCTYPE html>")
     for heading in ["Metrics against the baselines", "Evaluation", "Feature drift",
                     "Prediction drift", "Realised performance", "Retraining signal"]:
         assert f">{heading}</h2>" in page
-    assert model_report.NOT_AVAILABLE not in page
+    assert NOT_AVAILABLE not in page
     assert 'class="badge champion"' in page
     assert "logistic_regression" in page and "C=1.0, max_iter=1000" in page
     assert "3 numeric, 1 categorical" in page
@@ -318,16 +320,16 @@ def test_text_is_escaped_and_nothing_is_loaded_from_outside(db, tmp_path):
 
 def test_version_default_explicit_and_unknown(db, tmp_path):
     with duckdb.connect(str(db)) as con:
-        assert "version <code>v1</code>" in model_report.render_model_report(con, "toy", "v1")
+        assert "version <code>v1</code>" in model_page.render_model_report(con, "toy", "v1")
         con.execute("update ml_model_registry set status = 'retired' where model_version = 'v2'")
         # Without a champion, the version trained last.
-        assert "version <code>v1</code>" in model_report.render_model_report(con, "toy")
+        assert "version <code>v1</code>" in model_page.render_model_report(con, "toy")
         with pytest.raises(ValueError, match="no version 'v9'"):
-            model_report.render_model_report(con, "toy", "v9")
+            model_page.render_model_report(con, "toy", "v9")
         with pytest.raises(ValueError, match=r"not in main\.ml_model_registry"):
-            model_report.render_model_report(con, "nope")
+            model_page.render_model_report(con, "nope")
         with pytest.raises(ValueError, match="plain name"):
-            model_report.write_model_report(con, "toy", tmp_path, version="../../etc")
+            model_page.write_model_report(con, "toy", tmp_path, version="../../etc")
 
 
 def test_v1_without_evaluation_rows_still_renders(db, tmp_path):
@@ -339,10 +341,10 @@ def test_v1_without_evaluation_rows_still_renders(db, tmp_path):
 def test_other_schema_and_missing_registry(tmp_path):
     db = build_warehouse(tmp_path / "wh.duckdb", schema="analytics")
     page = _write(db, tmp_path / "out", schema="analytics")
-    assert "<code>analytics</code>" in page and model_report.NOT_AVAILABLE not in page
+    assert "<code>analytics</code>" in page and NOT_AVAILABLE not in page
     with duckdb.connect(str(db), read_only=True) as con, pytest.raises(
             ValueError, match=r"no table main\.ml_model_registry"):
-        model_report.render_model_report(con, "toy")
+        model_page.render_model_report(con, "toy")
 
 
 def test_write_is_atomic(db, tmp_path, monkeypatch):
@@ -355,11 +357,11 @@ def test_write_is_atomic(db, tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(report.os, "replace", broken)
+    monkeypatch.setattr(files.os, "replace", broken)
     with duckdb.connect(str(db)) as con:
         con.execute("update ml_model_registry set reason = 'changed'")
         with pytest.raises(OSError, match="disk full"):
-            model_report.write_model_report(con, "toy", out)
+            model_page.write_model_report(con, "toy", out)
     assert [p.name for p in folder.iterdir()] == ["v2.html"]
     assert (folder / "v2.html").read_text() == first
 
@@ -375,8 +377,8 @@ def test_cli_report_writes_and_prints_the_path(db, tmp_path, capsys):
 
 def test_heatmap_cells_follow_the_specs_status_over_the_usual_bands():
     # A spec with drift at 0.12: its status says drift where the usual bands say moderate.
-    cell = model_report._heatmap_cell({"psi": 0.15, "status": "drift"}, "x", "2024-01-01",
+    cell = model_monitoring._heatmap_cell({"psi": 0.15, "status": "drift"}, "x", "2024-01-01",
                                       0, 0, 40, 20)
     assert 'data-band="drift"' in cell
-    usual = model_report._heatmap_cell({"psi": 0.15}, "x", "2024-01-01", 0, 0, 40, 20)
+    usual = model_monitoring._heatmap_cell({"psi": 0.15}, "x", "2024-01-01", 0, 0, 40, 20)
     assert 'data-band="moderate"' in usual

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlmodels import partition_stats, quality
+from mlmodels.quality import partition_stats, validation
 
 RANGE = {"min_value": 2.0, "max_value": 6.0}
 EXPECTATIONS = [
@@ -69,7 +69,7 @@ def partitions() -> dict[str, pd.DataFrame]:
 def mart(tmp_path_factory):
     path = tmp_path_factory.mktemp("suite") / "mart.json"
     path.write_text(json.dumps({"name": "mart", "expectations": EXPECTATIONS}))
-    suite = quality.load_suite(path)
+    suite = validation.load_suite(path)
     frames = partitions()
     con = duckdb.connect()
     con.register("frames", pd.concat(frames.values(), ignore_index=True))
@@ -94,7 +94,7 @@ def close(a, b) -> bool:
 
 def test_statistics_agree_with_gx_validating_each_partition(mart):
     suite, relation, frames = mart
-    results = quality.validate_chunked(relation, suite, "as_of_date",
+    results = validation.validate_chunked(relation, suite, "as_of_date",
                                        expected=[*frames, ABSENT])
     assert sorted(set(results.partition)) == sorted([*frames, ABSENT])
     oracle_input = {day: relation.filter(f"as_of_date = '{day}'").df() for day in frames}
@@ -102,7 +102,7 @@ def test_statistics_agree_with_gx_validating_each_partition(mart):
     compared = 0
     for day, frame in oracle_input.items():
         mine = results[results.partition == day].reset_index(drop=True)
-        gx = quality.validate(frame, suite, partition=day)
+        gx = validation.validate(frame, suite, partition=day)
         assert mine.expectation.tolist() == gx.expectation.tolist()
         for position, (a, b) in enumerate(zip(mine.itertuples(), gx.itertuples(), strict=True)):
             where = f"{day} expectation {position} ({a.expectation} {a.column})"

@@ -10,9 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlmodels import profiling, specs
+from mlmodels.quality import profiling
 
 # Before great_expectations is imported anywhere: no usage statistics from tests.
+from mlmodels.spec import specs
+
 os.environ["GX_ANALYTICS_ENABLED"] = "False"
 
 TOY = {
@@ -410,17 +412,17 @@ def test_draft_suite_does_not_cry_wolf_on_growing_or_integer_features(toy, train
 
 
 def test_a_null_flood_fails_the_drafted_null_share_bound(toy, train):
-    from mlmodels import quality
+    from mlmodels.quality import validation
 
     suite = profiling.draft_suite(toy, train, partition_column="as_of_date")
     path = Path(tempfile.mkdtemp()) / "suite.json"
     path.write_text(json.dumps(suite))
-    loaded = quality.load_suite(path)
+    loaded = validation.load_suite(path)
     flooded = train.copy()
     flooded.loc[flooded.index % 5 < 2, "x2"] = np.nan  # 40% nulls where train had about 5%
 
     def x2_share(frame):
-        results = quality.validate(frame, loaded)
+        results = validation.validate(frame, loaded)
         rows = results[(results.expectation == "expect_column_values_to_not_be_null")
                        & (results.column == "x2")]
         return bool(rows.success.all())
@@ -429,16 +431,16 @@ def test_a_null_flood_fails_the_drafted_null_share_bound(toy, train):
 
 
 def test_the_soft_range_tolerates_a_few_record_values_but_not_a_corruption(toy, train):
-    from mlmodels import quality
+    from mlmodels.quality import validation
 
     suite = profiling.draft_suite(toy, train, partition_column="as_of_date")
     path = Path(tempfile.mkdtemp()) / "suite.json"
     path.write_text(json.dumps(suite))
-    loaded = quality.load_suite(path)
+    loaded = validation.load_suite(path)
     high = float(train.x1.max()) * 100  # far above the soft range
 
     def x1_range_holds(frame):
-        results = quality.validate(frame, loaded)
+        results = validation.validate(frame, loaded)
         rows = results[(results.expectation == "expect_column_values_to_be_between")
                        & (results.column == "x1") & (results.severity == "warn")]
         assert len(rows)

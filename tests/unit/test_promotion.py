@@ -3,8 +3,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from mlmodels import registry, scoring, specs
-from mlmodels.promotion import train_and_register
+from mlmodels.serve import registry, scoring
+from mlmodels.serve.promotion import train_and_register
+from mlmodels.spec import specs
 from tests.unit.toy import SPEC
 
 GOOD = {"numeric": ["x1", "x2"], "categorical": ["colour"]}

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlmodels import quality
+from mlmodels.quality import validation
 
 EXPECTATIONS = [
     {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "customer_id"}},
@@ -45,8 +45,8 @@ def write_suite(directory, expectations=EXPECTATIONS, **extra):
 
 
 @pytest.fixture(scope="module")
-def suite(tmp_path_factory) -> quality.Suite:
-    return quality.load_suite(write_suite(tmp_path_factory.mktemp("suite"), id="abc", notes=None))
+def suite(tmp_path_factory) -> validation.Suite:
+    return validation.load_suite(write_suite(tmp_path_factory.mktemp("suite"), id="abc", notes=None))
 
 
 def mart(dates=DATES[:1], per_date: int = 40) -> pd.DataFrame:
@@ -73,8 +73,8 @@ def failures(results: pd.DataFrame) -> set[tuple[str, str | None]]:
 
 def test_clean_frame_passes_every_expectation(suite, capsys, caplog):
     caplog.set_level(logging.DEBUG)
-    results = quality.validate(mart(), suite, partition="2024-01-01")
-    assert list(results.columns) == quality.RESULT_COLUMNS
+    results = validation.validate(mart(), suite, partition="2024-01-01")
+    assert list(results.columns) == validation.RESULT_COLUMNS
     assert results.success.all(), results[~results.success]
     assert results.expectation.tolist() == [e["type"] for e in EXPECTATIONS]
     assert results.column.tolist()[:2] == ["customer_id", "tenure_days"]
@@ -86,7 +86,7 @@ def test_clean_frame_passes_every_expectation(suite, capsys, caplog):
                                              "min_value": 0}
     assert json.loads(results.observed_value[8]) == 0.25
     assert results.run_at[0].tzinfo is None
-    assert quality.summary(results) == ""
+    assert validation.summary(results) == ""
     # Quiet: no progress bars on stderr, no GX records in the caller's log.
     assert capsys.readouterr().err == ""
     assert not [r for r in caplog.records if r.name.startswith("great_expectations")]
@@ -151,25 +151,25 @@ IN_SET = ("expect_column_values_to_be_in_set", "segment")
 def test_each_corruption_fails_the_right_expectation(suite, corrupt, expected):
     frame = mart()
     corrupt(frame)
-    results = quality.validate(frame, suite)
+    results = validation.validate(frame, suite)
     assert failures(results) == expected
 
 
 def test_failure_details_and_summary(suite):
     frame = mart()
     frame.loc[3, "customer_id"] = None
-    results = quality.validate(frame, suite, partition="2024-01-01")
-    row = quality.failed(results).iloc[0]
+    results = validation.validate(frame, suite, partition="2024-01-01")
+    row = validation.failed(results).iloc[0]
     assert (row.unexpected_count, row.unexpected_percent) == (1, 2.5)
     assert json.loads(row.unexpected_values) == [None]
-    assert quality.summary(results) == (
+    assert validation.summary(results) == (
         "suite mart: expect_column_values_to_not_be_null on customer_id failed in partition "
         "2024-01-01 (1 unexpected, 2.5%)"
     )
 
 
 def test_missing_column_is_a_failed_row_naming_it(suite):
-    results = quality.validate(mart().drop(columns=["score"]), suite)
+    results = validation.validate(mart().drop(columns=["score"]), suite)
     assert failures(results) == {
         ("expect_column_values_to_be_of_type", "score"),
         ("expect_column_values_to_be_between", "score"),
@@ -181,17 +181,17 @@ def test_missing_column_is_a_failed_row_naming_it(suite):
 def test_warn_severity_is_reported_as_warn(suite):
     frame = mart()
     frame.loc[3, "score"] = 1.5
-    results = quality.validate(frame, suite)
-    assert quality.failed(results).empty
-    warned = quality.failed(results, "warn")
+    results = validation.validate(frame, suite)
+    assert validation.failed(results).empty
+    warned = validation.failed(results, "warn")
     assert warned[["expectation", "column", "severity"]].values.tolist() == [
         ["expect_column_values_to_be_between", "score", "warn"]
     ]
-    assert quality.summary(results).endswith("(1 unexpected, 2.5%) [warn]")
+    assert validation.summary(results).endswith("(1 unexpected, 2.5%) [warn]")
 
 
 def test_empty_frame_fails_row_count(suite):
-    results = quality.validate(mart().iloc[:0], suite)
+    results = validation.validate(mart().iloc[:0], suite)
     assert ("expect_table_row_count_to_be_between", None) in failures(results)
     assert (results.rows == 0).all()
 
@@ -210,8 +210,8 @@ def test_empty_frame_fails_row_count(suite):
 ])
 def test_load_suite_rejects_bad_suites(tmp_path, expectations, message):
     path = write_suite(tmp_path, expectations)
-    with pytest.raises(quality.SuiteError, match=message) as error:
-        quality.load_suite(path)
+    with pytest.raises(validation.SuiteError, match=message) as error:
+        validation.load_suite(path)
     assert str(path) in str(error.value)
 
 
@@ -223,8 +223,8 @@ def test_load_suite_rejects_bad_suites(tmp_path, expectations, message):
 def test_load_suite_rejects_bad_files(tmp_path, text, message):
     path = tmp_path / "bad.json"
     path.write_text(text)
-    with pytest.raises(quality.SuiteError, match=message):
-        quality.load_suite(path)
+    with pytest.raises(validation.SuiteError, match=message):
+        validation.load_suite(path)
 
 
 def test_load_suite_keeps_meta(suite):
@@ -241,12 +241,12 @@ def test_validate_chunked_combines_chunks_and_checks_every_partition(suite):
     con.register("frame", frame)
     con.execute("create table feat as select * replace (as_of_date::date as as_of_date) "
                 "from frame")
-    results = quality.validate_chunked(
+    results = validation.validate_chunked(
         con.table("feat"), suite, "as_of_date",
         expected=["2024-01-01", pd.Timestamp("2024-03-01")], row_filter="is_label_mature",
         chunk_rows=25,  # one partition per chunk: the chunks' results are combined
     )
-    per_partition = [e for e in EXPECTATIONS if e["type"] in quality.PARTITION_LEVEL]
+    per_partition = [e for e in EXPECTATIONS if e["type"] in validation.PARTITION_LEVEL]
     whole = results[results.partition.isna()]
     assert len(whole) == len(EXPECTATIONS) - len(per_partition)
     assert (whole.rows == 40).all()
@@ -270,7 +270,7 @@ def test_quarantine_splits_rows_and_agrees_with_gx(suite):
     frame.loc[1009, "segment"] = None  # nulls are ignored by in_set
     frame.loc[[1010, 1011], "region"] = ["nl1", None]
     frame.loc[1012, ["customer_id", "region"]] = [None, "X"]
-    clean, quarantined = quality.quarantine(frame, suite)
+    clean, quarantined = validation.quarantine(frame, suite)
     assert len(clean) + len(quarantined) == len(frame)
     assert sorted(quarantined.index) == [1003, 1004, 1005, 1007, 1008, 1010, 1012]
     assert list(clean.columns) == list(frame.columns)
@@ -280,8 +280,8 @@ def test_quarantine_splits_rows_and_agrees_with_gx(suite):
     assert reasons[1012] == ("expect_column_values_to_not_be_null(customer_id); "
                              "expect_column_values_to_match_regex(region)")
 
-    results = quality.validate(frame, suite)
-    for row in results[results.expectation.isin(quality.ROW_LEVEL)].itertuples():
+    results = validation.validate(frame, suite)
+    for row in results[results.expectation.isin(validation.ROW_LEVEL)].itertuples():
         label = f"{row.expectation}({row.column})"
         quarantined_count = reasons.str.split("; ").apply(lambda parts, x=label: x in parts).sum()
         assert quarantined_count == row.unexpected_count, label
@@ -294,7 +294,7 @@ def test_import_does_not_load_great_expectations():
 
 def test_validating_writes_no_files(suite, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    quality.validate(mart(), suite)
+    validation.validate(mart(), suite)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -327,15 +327,15 @@ def test_widened_numbers_give_gx_results_of_the_frame_as_read(tmp_path):
     ]
     path = tmp_path / "narrow.json"
     path.write_text(json.dumps({"name": "narrow", "expectations": expectations}))
-    suite = quality.load_suite(path)
-    results = quality.validate(frame, suite)
+    suite = validation.load_suite(path)
+    results = validation.validate(frame, suite)
     # Every value check fails somewhere; the dtype checks see int32 and float32, not int64.
     assert results.success.tolist()[:8] == [False] * 6 + [True] * 2
-    with quality._quiet():
-        batch = quality._batch_definition().get_batch(batch_parameters={"dataframe": frame})
-        as_read = batch.validate(quality._gx_suite("narrow", suite.expectations),
+    with validation._quiet():
+        batch = validation._batch_definition().get_batch(batch_parameters={"dataframe": frame})
+        as_read = batch.validate(validation._gx_suite("narrow", suite.expectations),
                                  result_format={"result_format": "SUMMARY"})
-    by_index = {r.expectation_config.meta[quality._INDEX_KEY]: r for r in as_read.results}
+    by_index = {r.expectation_config.meta[validation._INDEX_KEY]: r for r in as_read.results}
     for index, row in enumerate(results.itertuples()):
         gx = by_index[index]
         assert row.success == gx.success, expectations[index]
@@ -347,4 +347,4 @@ def test_widened_numbers_give_gx_results_of_the_frame_as_read(tmp_path):
             def plain(values):
                 return [None if pd.isna(v) else float(v) for v in values]
             assert plain(json.loads(row.unexpected_values)) == plain(
-                gx.result["partial_unexpected_list"][:quality.PARTIAL_UNEXPECTED])
+                gx.result["partial_unexpected_list"][:validation.PARTIAL_UNEXPECTED])

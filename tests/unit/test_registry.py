@@ -1,7 +1,7 @@
 import pytest
 
-from mlmodels import registry
-from mlmodels.promotion import train_and_register
+from mlmodels.serve import registry
+from mlmodels.serve.promotion import train_and_register
 
 
 @pytest.fixture

@@ -4,7 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlmodels import profiling, report
+from mlmodels import files
+from mlmodels.quality import profiling
+from mlmodels.reports import quality_page
 
 
 def _result(**values) -> dict:
@@ -57,7 +59,7 @@ def _rows_of(page: str, suite: str) -> list[str]:
 
 
 def test_page_lists_each_suite_with_counts(tmp_path, results):
-    path = report.write_report(results, tmp_path / "dq.html", title="Data quality")
+    path = quality_page.write_report(results, tmp_path / "dq.html", title="Data quality")
     page = path.read_text()
     assert path == tmp_path / "dq.html"
     assert page.startswith("<!DOCTYPE html>")
@@ -72,7 +74,7 @@ def test_page_lists_each_suite_with_counts(tmp_path, results):
 
 
 def test_failed_rows_come_first_and_are_marked(tmp_path, results):
-    page = report.write_report(results, tmp_path / "dq.html").read_text()
+    page = quality_page.write_report(results, tmp_path / "dq.html").read_text()
     rows = _rows_of(page, "customers")
     assert rows == [
         ("fail-error", "expect_column_values_to_be_in_set"),
@@ -86,7 +88,7 @@ def test_failed_rows_come_first_and_are_marked(tmp_path, results):
 
 def test_values_are_escaped(tmp_path, results):
     results.loc[0, "column"] = '"><img src=x onerror=alert(1)>'
-    page = report.write_report(results, tmp_path / "dq.html", title="<b>DQ</b>").read_text()
+    page = quality_page.write_report(results, tmp_path / "dq.html", title="<b>DQ</b>").read_text()
     assert "<script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<img" not in page
@@ -96,7 +98,7 @@ def test_values_are_escaped(tmp_path, results):
 def test_page_references_nothing_outside_itself(tmp_path, results):
     frame = pd.DataFrame({"x": [1.0, 2.0, None], "plan": ["basic", "<pro>", "basic"]})
     profiles = profiling.profile(frame).assign(mart="customers")
-    page = report.write_report(results, tmp_path / "dq.html", profiles=profiles).read_text()
+    page = quality_page.write_report(results, tmp_path / "dq.html", profiles=profiles).read_text()
     assert "http://" not in page and "https://" not in page
     assert "<script" not in page.lower()
     assert "<link" not in page.lower() and "@import" not in page and "url(" not in page
@@ -110,7 +112,7 @@ def test_profiles_get_a_section_per_mart(tmp_path, results):
     }
     profiles = pd.concat(
         [profiling.profile(f).assign(mart=m) for m, f in frames.items()], ignore_index=True)
-    page = report.write_report(results, tmp_path / "dq.html", profiles=profiles).read_text()
+    page = quality_page.write_report(results, tmp_path / "dq.html", profiles=profiles).read_text()
     section = page.split('id="profiles"')[1]
     assert "<h3>customers</h3>" in section and "<h3>orders</h3>" in section
     assert "basic 66.7%, &lt;pro&gt; 33.3%" in section
@@ -119,9 +121,9 @@ def test_profiles_get_a_section_per_mart(tmp_path, results):
 
 def test_write_is_atomic_and_creates_folders(tmp_path, results, monkeypatch):
     path = tmp_path / "deep" / "folder" / "dq.html"
-    report.write_report(results, path)
+    quality_page.write_report(results, path)
     first = path.read_text()
-    report.write_report(results.iloc[:2], path)
+    quality_page.write_report(results.iloc[:2], path)
     assert path.read_text() != first
     assert [p.name for p in path.parent.iterdir()] == ["dq.html"]
 
@@ -129,16 +131,16 @@ def test_write_is_atomic_and_creates_folders(tmp_path, results, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(report.os, "replace", broken)
+    monkeypatch.setattr(files.os, "replace", broken)
     with pytest.raises(OSError, match="disk full"):
-        report.write_report(results, path)
+        quality_page.write_report(results, path)
     assert [p.name for p in path.parent.iterdir()] == ["dq.html"]
     assert path.read_text() != first
 
 
 def test_empty_results_still_write_a_page(tmp_path):
-    empty = pd.DataFrame(columns=report.RESULT_COLUMNS)
-    page = report.write_report(empty, tmp_path / "dq.html").read_text()
+    empty = pd.DataFrame(columns=quality_page.RESULT_COLUMNS)
+    page = quality_page.write_report(empty, tmp_path / "dq.html").read_text()
     assert "No validation results." in page
 
 
@@ -147,7 +149,7 @@ def test_success_given_as_text_and_severity_quarantine(tmp_path):
         _result(success="false", severity="quarantine", column="a"),
         _result(success="true", column="b"),
     ])
-    page = report.write_report(results, tmp_path / "dq.html").read_text()
+    page = quality_page.write_report(results, tmp_path / "dq.html").read_text()
     assert _rows_of(page, "customers") == [
         ("fail-quarantine", "expect_column_values_to_not_be_null"),
         ("pass", "expect_column_values_to_not_be_null"),

@@ -42,8 +42,12 @@ def test_new_writes_the_files_and_lists_the_model(tmp_path, capsys):
     assert cli.main(["new", "forecast", "--project", str(project)]) == 2
     assert "--force" in capsys.readouterr().err
     assert cli.main(["new", "forecast", "--project", str(project), "--force"]) == 0
-    # A changed spec makes --check fail.
+    # A changed window or threshold is read from the spec when dbt compiles: nothing is stale.
     spec.write_text(spec.read_text().replace("horizon_days: 90", "horizon_days: 60"))
+    assert cli.main(["new", "forecast", "--project", str(project), "--check"]) == 0
+    # A spec that reads another relation changes the refs: --check fails.
+    spec.write_text(spec.read_text().replace("events: stg_demo__events",
+                                             "events: stg_demo__other_events"))
     assert cli.main(["new", "forecast", "--project", str(project), "--check"]) == 1
     assert "ml_forecast__training_set.sql" in capsys.readouterr().err
 

@@ -1,6 +1,6 @@
 import pytest
 
-from mlmodels import specs
+from mlmodels.spec import specs
 from tests.unit.toy import SPEC
 
 

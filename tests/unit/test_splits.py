@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlmodels.splits import SplitError, time_ordered_folds
+from mlmodels.learn.splits import SplitError, time_ordered_folds
 
 
 def test_folds_are_time_ordered_with_embargo_and_whole_dates():

@@ -6,9 +6,11 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from mlmodels import registry, scoring, specs, training
-from mlmodels.pipelines import feature_frame
-from mlmodels.promotion import train_and_register
+from mlmodels.learn import training
+from mlmodels.learn.pipelines import feature_frame
+from mlmodels.serve import registry, scoring
+from mlmodels.serve.promotion import train_and_register
+from mlmodels.spec import specs
 from tests.unit.toy import SPEC
 
 
@@ -202,7 +204,7 @@ def test_the_fit_does_not_depend_on_how_many_fits_run_at_once(rows, spec, monkey
 
 @pytest.mark.parametrize("value", ["0", "-1", "two", "1.5"])
 def test_a_bad_n_jobs_setting_names_the_variable(monkeypatch, value):
-    from mlmodels import parallel
+    from mlmodels.learn import parallel
 
     monkeypatch.setenv("MLMODELS_N_JOBS", value)
     with pytest.raises(ValueError, match="MLMODELS_N_JOBS must be a positive integer"):

@@ -5,4 +5,4 @@ from mlmodels import workflow
 def model(dbt, session):
     dbt.config(materialized="table")
     meta = dbt.config.meta_get("mlmodels")
-    return workflow.profile(dbt.ref("feat_retail_customer__as_of"), meta)
+    return workflow.profile(dbt.ref("feat_retail_customer__as_of"), meta, specs=dbt.ref("ml_model_specs"))

@@ -5,4 +5,4 @@ from mlmodels import workflow
 def model(dbt, session):
     dbt.config(materialized="table")
     meta = dbt.config.meta_get("mlmodels")
-    return workflow.profile(dbt.ref("ml_churn__training_set"), meta)
+    return workflow.profile(dbt.ref("ml_churn__training_set"), meta, specs=dbt.ref("ml_model_specs"))

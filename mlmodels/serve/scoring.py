@@ -13,11 +13,11 @@ import pandas as pd
 import pyarrow as pa
 from sklearn.pipeline import Pipeline
 
-from mlmodels import registry
-from mlmodels.pipelines import arrow_feature_frame
-from mlmodels.promotion import features_of, fitted_through
-from mlmodels.specs import ModelSpec
-from mlmodels.training import predict
+from mlmodels.learn.pipelines import arrow_feature_frame
+from mlmodels.learn.training import predict
+from mlmodels.serve import registry
+from mlmodels.serve.promotion import features_of, fitted_through
+from mlmodels.spec.specs import ModelSpec
 
 BATCH_ROWS = 100_000
 

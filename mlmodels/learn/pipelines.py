@@ -1,4 +1,4 @@
-"""Estimator registry and the one Pipeline shape every model uses."""
+"""The one Pipeline shape every model uses: preprocessing fitted on train, then the estimator."""
 
 from __future__ import annotations
 
@@ -10,37 +10,14 @@ import pandas as pd
 import pyarrow as pa
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import (
-    HistGradientBoostingClassifier,
-    HistGradientBoostingRegressor,
-    RandomForestClassifier,
-    RandomForestRegressor,
-)
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 
-from mlmodels.specs import ModelSpec
+from mlmodels.spec.estimators import estimators_for
+from mlmodels.spec.specs import ModelSpec
 
-# Specs name estimators; these registries map the names to code (no import paths in YAML).
-CLASSIFIERS: dict[str, type[BaseEstimator]] = {
-    "logistic_regression": LogisticRegression,
-    "random_forest": RandomForestClassifier,
-    "hist_gradient_boosting": HistGradientBoostingClassifier,
-}
-REGRESSORS: dict[str, type[BaseEstimator]] = {
-    "linear_regression": LinearRegression,
-    "ridge": Ridge,
-    "random_forest": RandomForestRegressor,
-    "hist_gradient_boosting": HistGradientBoostingRegressor,
-}
 MISSING_CATEGORY = "__missing__"
-
-
-def estimators_for(task: str) -> dict[str, type[BaseEstimator]]:
-    """Return the estimator registry of a task."""
-    return CLASSIFIERS if task == "binary_classification" else REGRESSORS
 
 
 def build_pipeline(

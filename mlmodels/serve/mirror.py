@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlmodels import registry
-from mlmodels.drift import BIN_COLUMNS
+from mlmodels.learn.drift import BIN_COLUMNS
+from mlmodels.serve import registry
 
 EVALUATION_TABLES = (
     "metrics", "curves", "confusion", "thresholds", "importances", "candidates", "learning_curve",

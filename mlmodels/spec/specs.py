@@ -3,6 +3,9 @@
 A spec opens with the problem framing (the decision, the success criterion, a rule-based baseline,
 constraints) and then declares the data and the workflow. Everything but ``name``, ``target`` and
 ``features`` has a default; see ``docs`` in the README and ``dbt_project/ml/*.yml`` for examples.
+
+Longer than 500 lines because every field of the spec is validated here, with messages that
+name the spec, the field and what was expected.
 """
 
 from __future__ import annotations
@@ -647,7 +650,7 @@ class _Parser:
         )
 
     def candidates(self, raw: Any, task: str) -> tuple[Candidate, ...]:
-        from mlmodels.pipelines import estimators_for  # the registry of names lives there
+        from mlmodels.spec.estimators import estimators_for
 
         known = estimators_for(task)
         if raw is None:
@@ -677,7 +680,7 @@ class _Parser:
         return tuple(parsed)
 
     def threshold(self, raw: Any) -> Any:
-        from mlmodels.evaluation import parse_threshold_policy
+        from mlmodels.spec.threshold_policy import parse_threshold_policy
 
         try:
             return parse_threshold_policy(raw)

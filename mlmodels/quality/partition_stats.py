@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mlmodels.sql import quote
+
 # Statistic SQL over a column cast to double, matching pandas (GX's engine): nulls ignored,
 # ddof=1, an empty or all-null partition sums to 0 and has no unique values.
 AGGREGATES = {
@@ -67,10 +69,6 @@ class Statistic:
             return [f"stat_{self.index}_{position}" for position in range(len(self.quantiles))]
         return [name for name, _ in self.columns]
 
-
-def quote(identifier: str) -> str:
-    """Quote an SQL identifier."""
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _number(value: Any) -> bool:

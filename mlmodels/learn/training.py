@@ -15,6 +15,10 @@ the most recent matured data, not on a train split that ends a year before the f
 evaluated Pipeline (fitted on train) is kept beside it: its metrics are what promotion compares.
 The deployed threshold flags the same share of the test rows as the evaluated threshold did
 (:func:`carry_threshold`). ``deploy.refit: train`` registers the evaluated Pipeline itself.
+
+Longer than 500 lines because it is the one place a model is fitted: search, selection,
+threshold, baselines, evaluation tables, importances, learning curve and the leakage audit
+share the prepared frames and the predictions already made.
 """
 
 from __future__ import annotations
@@ -36,10 +40,10 @@ from sklearn.model_selection import KFold, ParameterGrid, ParameterSampler, Stra
 from sklearn.pipeline import Pipeline
 
 import mlmodels
-from mlmodels import drift, evaluation, parallel
-from mlmodels.pipelines import build_pipeline, feature_frame
-from mlmodels.specs import HIGHER_IS_BETTER, ModelSpec, SpecError
-from mlmodels.splits import stratified_random_split, time_ordered_folds
+from mlmodels.learn import drift, evaluation, parallel
+from mlmodels.learn.pipelines import build_pipeline, feature_frame
+from mlmodels.learn.splits import stratified_random_split, time_ordered_folds
+from mlmodels.spec.specs import HIGHER_IS_BETTER, ModelSpec, SpecError
 
 SPLITS = ("train", "valid", "test")
 RULE_COLUMN = "__rule_baseline"

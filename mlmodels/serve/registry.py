@@ -33,6 +33,8 @@ import numpy as np
 import sklearn
 from sklearn.pipeline import Pipeline
 
+from mlmodels.files import write_atomic, write_text_atomic
+
 PIPELINE_FILE = "pipeline.joblib"
 EVALUATED_FILE = "evaluated.joblib"  # the Pipeline fitted on train, when the deployed one is a refit
 METADATA_FILE = "metadata.json"
@@ -141,7 +143,7 @@ def save_version(
     folder = version_dir(root, model_name, version)
     folder.mkdir(parents=True, exist_ok=True)
     artifact = folder / PIPELINE_FILE
-    _atomic_write(artifact, lambda handle: joblib.dump(pipeline, handle))
+    write_atomic(artifact, lambda path: joblib.dump(pipeline, path))
     sha = sha256_of(artifact)
     _write_json(folder / EVALUATION_FILE, evaluation)
     _write_json(folder / METADATA_FILE, {**metadata, "artifact_sha256": sha})
@@ -160,7 +162,7 @@ def save_evaluated(pipeline: Pipeline, root: str | Path, model_name: str,
     """
     artifact = version_dir(root, model_name, version) / EVALUATED_FILE
     artifact.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(artifact, lambda handle: joblib.dump(pipeline, handle))
+    write_atomic(artifact, lambda path: joblib.dump(pipeline, path))
     sha = sha256_of(artifact)
     return artifact, sha, signature(model_name, f"{version}/evaluated", sha)
 
@@ -353,18 +355,5 @@ def _read_json(path: Path) -> Any:
 
 def _write_json(path: Path, document: Any) -> None:
     text = json.dumps(document, indent=2, default=str, allow_nan=True)
-    _atomic_write(path, lambda handle: handle.write(text.encode()))
+    write_text_atomic(path, text)
 
-
-def _atomic_write(target: Path, write: Any) -> None:
-    """Write through a temporary file in the same folder, then rename it over ``target``."""
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

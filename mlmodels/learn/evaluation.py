@@ -4,12 +4,15 @@ Every function is pure: numpy arrays (or pandas objects) in, floats, dicts or Da
 the results can be written to the warehouse by the caller. For binary models ``labels`` is a 0/1
 array and ``scores`` the predicted probability of the positive class; a row is predicted positive
 when ``score >= threshold``.
+
+Longer than 500 lines because it holds every evaluation table the registry stores (metrics,
+curves, calibration, thresholds, single-feature scores), each a small pure function over the
+metric definitions at its top.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,8 +33,8 @@ from sklearn.metrics import (
     root_mean_squared_error,
 )
 
-THRESHOLD_POLICIES = ("max_f1", "min_precision", "min_recall", "cost")
-COST_KEYS = ("fp", "fn", "tp_value")
+from mlmodels.spec.threshold_policy import parse_cost, parse_threshold_policy
+
 LOG_LOSS_EPS = 1e-15
 ROC_COLUMNS = ["fpr", "tpr", "threshold"]
 PR_COLUMNS = ["recall", "precision", "threshold"]
@@ -41,12 +44,6 @@ THRESHOLD_TABLE_COLUMNS = [
     "tp", "fp", "tn", "fn", "expected_cost", "net_value",
 ]
 DEFAULT_THRESHOLDS = np.round(np.arange(1, 100) / 100, 2)
-_POLICY_HELP = (
-    "threshold policy: expected max_f1, {min_precision: x}, {min_recall: x} or "
-    "{cost: {fp: .., fn: .., tp_value: ..}} with x in (0, 1] and costs >= 0"
-)
-
-Policy = str | dict[str, Any]
 
 
 class ThresholdError(ValueError):
@@ -54,41 +51,7 @@ class ThresholdError(ValueError):
 
 
 # --------------------------------------------------------------------------- threshold policies
-
-
-def parse_threshold_policy(raw: object) -> Policy:
-    """Validate a threshold policy as written in YAML and return its normalised form.
-
-    Parameters
-    ----------
-    raw
-        ``"max_f1"``, ``{"min_precision": x}``, ``{"min_recall": x}`` with ``x`` in (0, 1], or
-        ``{"cost": {"fp": a, "fn": b, "tp_value": c}}`` with non-negative numbers
-        (``tp_value`` optional).
-
-    Returns
-    -------
-    str or dict
-        ``"max_f1"``, ``{"min_precision": float}``, ``{"min_recall": float}`` or
-        ``{"cost": {"fp": float, "fn": float, "tp_value": float}}`` (``tp_value`` defaults to 0).
-
-    Raises
-    ------
-    ValueError
-        If ``raw`` is none of these forms; the message names the expected forms.
-    """
-    if raw == "max_f1":
-        return "max_f1"
-    if not isinstance(raw, Mapping) or len(raw) != 1:
-        raise ValueError(f"{_POLICY_HELP}, got {raw!r}")
-    key, value = next(iter(raw.items()))
-    if key in ("min_precision", "min_recall"):
-        if not _is_number(value) or not 0 < value <= 1:
-            raise ValueError(f"{_POLICY_HELP}, got {raw!r} ({key} must be in (0, 1])")
-        return {key: float(value)}
-    if key == "cost":
-        return {"cost": _parse_cost(value)}
-    raise ValueError(f"{_POLICY_HELP}, got {raw!r}")
+# (a policy is validated by mlmodels.spec.threshold_policy; it is applied here)
 
 
 def choose_threshold(labels: np.ndarray, scores: np.ndarray, policy: object) -> float:
@@ -456,7 +419,7 @@ def threshold_table(
     if cost is None:
         expected_cost = net_value = np.full(len(grid), np.nan)
     else:
-        parsed = _parse_cost(cost)
+        parsed = parse_cost(cost)
         expected_cost = (parsed["fp"] * fp + parsed["fn"] * fn) / n
         net_value = parsed["tp_value"] * tp / n - expected_cost
     return pd.DataFrame({
@@ -557,29 +520,8 @@ def single_feature_r(values: object, y: np.ndarray) -> float:
 # --------------------------------------------------------------------------- helpers
 
 
-def _is_number(value: object) -> bool:
-    """Tell whether ``value`` is a real, finite number (bool excluded)."""
-    return (
-        isinstance(value, int | float | np.integer | np.floating)
-        and not isinstance(value, bool | np.bool_)
-        and bool(np.isfinite(value))
-    )
 
 
-def _parse_cost(raw: object) -> dict[str, float]:
-    """Validate a cost dict and return it with float values and ``tp_value`` defaulted to 0."""
-    keys = set(map(str, raw)) if isinstance(raw, Mapping) else set()
-    unknown = sorted(keys - set(COST_KEYS))
-    missing = [key for key in ("fp", "fn") if key not in keys]
-    if not isinstance(raw, Mapping) or unknown or missing:
-        raise ValueError(
-            f"{_POLICY_HELP}, got cost {raw!r} (unknown keys {unknown}, missing {missing})"
-        )
-    parsed = {"tp_value": 0.0, **raw}
-    for key, value in parsed.items():
-        if not _is_number(value) or value < 0:
-            raise ValueError(f"{_POLICY_HELP}, got cost {raw!r} ({key} must be >= 0)")
-    return {key: float(parsed[key]) for key in COST_KEYS}
 
 
 def _check_labels(labels: object, length: int | None = None) -> np.ndarray:

@@ -28,10 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlmodels import drift, registry
-from mlmodels.pipelines import feature_frame
-from mlmodels.specs import HIGHER_IS_BETTER, ModelSpec
-from mlmodels.training import (
+from mlmodels.learn import drift
+from mlmodels.learn.pipelines import feature_frame
+from mlmodels.learn.training import (
     TrainedModel,
     fit,
     library_versions,
@@ -40,6 +39,8 @@ from mlmodels.training import (
     predict,
     prepare,
 )
+from mlmodels.serve import registry
+from mlmodels.spec.specs import HIGHER_IS_BETTER, ModelSpec
 
 LOG = logging.getLogger(__name__)
 

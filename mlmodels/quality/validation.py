@@ -8,6 +8,9 @@ that do not.
 
 great_expectations costs about 2 s to import, so it is imported only inside the functions that
 need it; importing this module stays cheap.
+
+Longer than 500 lines because suite loading, validation, partition-level aggregates, chunking
+and quarantine all go through the one offline GX context set up here (no telemetry, no files).
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from mlmodels import partition_stats
+from mlmodels.quality import partition_stats
+from mlmodels.sql import quote
 
 if TYPE_CHECKING:
     import duckdb
@@ -484,7 +488,7 @@ def validate_chunked(
     check_table = _validator(replace(suite, expectations=tuple(table_part))) if table_part else None
     check_partition = (_validator(replace(suite, expectations=tuple(
         partition_part[index] for index in in_gx))) if in_gx else None)
-    counts = relation.aggregate(f"{partition_stats.quote(partition_column)}, count(*)").fetchall()
+    counts = relation.aggregate(f"{quote(partition_column)}, count(*)").fetchall()
     present = {_label(value): value for value, _ in counts}
     wanted = sorted({_label(value) for value in expected or []} - set(present),
                     key=lambda text: text or "")
@@ -557,8 +561,8 @@ def _check_statistics(
     columns = partition_stats.select_list(
         [("mlmodels_rows", "mlmodels_rows")] + [pair for s in statistics for pair in s.columns])
     grouped = relation.aggregate(
-        f"{partition_stats.quote(partition_column)} as mlmodels_partition, {aggregates}",
-        partition_stats.quote(partition_column))
+        f"{quote(partition_column)} as mlmodels_partition, {aggregates}",
+        quote(partition_column))
     present = grouped.project(f"mlmodels_partition, {columns}").df()
     present["mlmodels_partition"] = [_label(v) for v in present["mlmodels_partition"].astype(object)]
     empty = relation.limit(0).aggregate(aggregates).project(columns).df()

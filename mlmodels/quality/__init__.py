@@ -1,0 +1,8 @@
+"""The data-quality layer: Great Expectations gates, profiles, drafted suites and source gates.
+
+Depends on :mod:`mlmodels.spec` only.
+"""
+
+from mlmodels.quality.validation import Suite, SuiteError, load_suite, validate, validate_chunked
+
+__all__ = ["Suite", "SuiteError", "load_suite", "validate", "validate_chunked"]
