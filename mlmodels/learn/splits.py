@@ -6,9 +6,12 @@ here only subdivides the train split (cross-validation) or splits data that has 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import BaseCrossValidator, train_test_split
 
 
 class SplitError(ValueError):
@@ -63,6 +66,73 @@ def time_ordered_folds(
             )
         folds.append((train, valid))
     return folds
+
+
+class TimeOrderedSplit(BaseCrossValidator):
+    """:func:`time_ordered_folds` as a scikit-learn CV splitter, for ``GridSearchCV(cv=...)``.
+
+    The as_of date of each row is passed as ``groups``, as to scikit-learn's group splitters:
+    the rows of one date are a group that is never on both sides of a fold. The folds are the
+    ones :func:`time_ordered_folds` returns for those dates.
+
+    Parameters
+    ----------
+    n_splits
+        Number of folds.
+    embargo_days
+        Minimum days between the last training date and the first validation date of a fold.
+
+    Examples
+    --------
+    >>> dates = pd.Series(pd.date_range("2024-01-01", periods=6, freq="MS").repeat(2))
+    >>> cv = TimeOrderedSplit(n_splits=2, embargo_days=31)
+    >>> [(train.tolist(), valid.tolist()) for train, valid in cv.split(dates, groups=dates)]
+    [([0, 1], [4, 5, 6, 7]), ([0, 1, 2, 3, 4, 5], [8, 9, 10, 11])]
+    """
+
+    # With metadata routing enabled, a search passes ``groups`` only to splitters that ask.
+    __metadata_request__split: ClassVar[dict[str, bool]] = {"groups": True}
+
+    def __init__(self, n_splits: int = 3, embargo_days: int = 0):
+        self.n_splits = n_splits  # store only: clone() and the repr rely on it
+        self.embargo_days = embargo_days
+
+    def split(
+        self, X: Any, y: Any = None, groups: Any = None
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield the (train, valid) positions of each fold.
+
+        Parameters
+        ----------
+        X
+            The rows (only their number is used).
+        y
+            Ignored; present for the splitter API.
+        groups
+            The as_of date of each row.
+
+        Yields
+        ------
+        (train_positions, valid_positions)
+
+        Raises
+        ------
+        ValueError
+            If ``groups`` is missing or not one date per row.
+        SplitError
+            If there are too few dates for the folds and the embargo.
+        """
+        if groups is None:
+            raise ValueError("TimeOrderedSplit needs the as_of date of each row as groups")
+        if len(groups) != len(X):
+            raise ValueError(f"TimeOrderedSplit: {len(groups)} as_of dates (groups) for "
+                             f"{len(X)} rows")
+        yield from time_ordered_folds(pd.Series(np.asarray(groups)), self.n_splits,
+                                      self.embargo_days)
+
+    def get_n_splits(self, X: Any = None, y: Any = None, groups: Any = None) -> int:
+        """Return the number of folds (the arguments are ignored; present for the API)."""
+        return self.n_splits
 
 
 def stratified_random_split(

@@ -3,7 +3,9 @@
 The order is the one a careful ML engineer follows by hand:
 
 1. audit the features for leakage on the train split;
-2. for every candidate and parameter set, cross-validate on train with time-ordered folds;
+2. for every candidate and parameter set, cross-validate on train with time-ordered folds
+   (scikit-learn's GridSearchCV or RandomizedSearchCV over
+   :class:`~mlmodels.splits.TimeOrderedSplit`);
 3. refit each candidate's best parameters on train and select the candidate on valid;
 4. choose the decision threshold on valid;
 5. evaluate the selected model, the baselines (prior, a plain linear model, the spec's rule) on
@@ -29,6 +31,7 @@ import json
 import platform
 import time
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import joblib
@@ -36,13 +39,21 @@ import numpy as np
 import pandas as pd
 import sklearn
 from sklearn.inspection import permutation_importance
-from sklearn.model_selection import KFold, ParameterGrid, ParameterSampler, StratifiedKFold
+from sklearn.model_selection import (
+    BaseCrossValidator,
+    GridSearchCV,
+    KFold,
+    ParameterGrid,
+    PredefinedSplit,
+    RandomizedSearchCV,
+    StratifiedKFold,
+)
 from sklearn.pipeline import Pipeline
 
 import mlmodels
 from mlmodels.learn import drift, evaluation, parallel
-from mlmodels.learn.pipelines import build_pipeline, feature_frame
-from mlmodels.learn.splits import stratified_random_split, time_ordered_folds
+from mlmodels.learn.pipelines import NonNegativeRegressor, build_pipeline, feature_frame
+from mlmodels.learn.splits import TimeOrderedSplit, stratified_random_split
 from mlmodels.spec.specs import HIGHER_IS_BETTER, ModelSpec, SpecError
 
 SPLITS = ("train", "valid", "test")
@@ -257,8 +268,7 @@ def fit(
          for s, p in parts.items()}
 
     audit_leakage(parts["train"], spec)
-    folds = cv_folds(parts["train"], y["train"], spec)
-    candidates = search_candidates(spec, X, y, folds)
+    candidates = search_candidates(spec, parts, X, y)
     best = select_candidate(candidates, spec, X, y)
     pipeline = best["pipeline"]
 
@@ -377,64 +387,104 @@ def audit_leakage(train: pd.DataFrame, spec: ModelSpec) -> None:
             )
 
 
-def cv_folds(
-    train: pd.DataFrame, y: np.ndarray, spec: ModelSpec
-) -> list[tuple[Any, Any]] | None:
-    """Return the CV folds of the train split: time-ordered, or stratified for snapshot data.
+def search_split(
+    spec: ModelSpec, parts: dict[str, pd.DataFrame], X: dict[str, pd.DataFrame],
+    y: dict[str, np.ndarray],
+) -> tuple[pd.DataFrame, np.ndarray, pd.Series | None, BaseCrossValidator]:
+    """Return what the search fits on: rows, labels, groups and the CV splitter.
 
-    None with ``search.cv_folds: 0``: every parameter set is then compared on valid.
+    Time-indexed data gets time-ordered folds of train (:class:`TimeOrderedSplit`, the as_of
+    dates as groups) and snapshot data shuffled, seeded (stratified) K-fold of train. With
+    ``search.cv_folds: 0`` the rows are train and valid, and valid is the one test fold
+    (``PredefinedSplit``): every parameter set is fitted on train and scored on valid.
     """
     if spec.cv_folds == 0:
-        return None
+        test_fold = np.concatenate([np.full(len(y["train"]), -1), np.zeros(len(y["valid"]), int)])
+        return (pd.concat([X["train"], X["valid"]]), np.concatenate([y["train"], y["valid"]]),
+                None, PredefinedSplit(test_fold))
     if spec.is_snapshot:
         splitter = (StratifiedKFold if spec.is_classifier else KFold)(
             spec.cv_folds, shuffle=True, random_state=spec.random_state)
-        return list(splitter.split(np.zeros(len(y)), y))
+        return X["train"], y["train"], None, splitter
     embargo = spec.embargo_days
     if embargo is None:
         embargo = spec.label.horizon_days if spec.label else 0
-    return time_ordered_folds(train[spec.as_of], spec.cv_folds, embargo)
+    return (X["train"], y["train"], parts["train"][spec.as_of],
+            TimeOrderedSplit(spec.cv_folds, embargo))
 
 
-def parameter_sets(spec: ModelSpec, grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
-    """Return the parameter sets a candidate's search tries (grid, or a seeded random sample)."""
-    if not grid:
-        return [{}]
-    full = list(ParameterGrid(grid))
-    if spec.search_method == "randomized" and spec.n_iter < len(full):
-        return list(ParameterSampler(grid, spec.n_iter, random_state=spec.random_state))
-    return full
+def parameter_search(
+    spec: ModelSpec, pipeline: Pipeline, grid: dict[str, list[Any]], scoring: Any,
+    cv: BaseCrossValidator,
+) -> GridSearchCV | RandomizedSearchCV:
+    """Return one candidate's unfitted search: its whole grid, or a seeded sample of it.
 
-
-def search_candidates(spec: ModelSpec, X, y, folds) -> list[dict[str, Any]]:
-    """Cross-validate every candidate and parameter set on train; one record per set.
-
-    Every (parameter set, fold) fit is independent: they run side by side (:mod:`parallel`).
-    Without folds (``search.cv_folds: 0``) each set is fitted on train and scored on valid
-    instead (``valid_score``; ``cv_mean`` and ``cv_std`` are NaN).
+    ``search.method: randomized`` samples ``search.n_iter`` sets without replacement; a grid
+    no larger than that is searched whole, in grid order (a RandomizedSearchCV would try the
+    same sets in another order, and the order breaks ties). ``refit=False``: the search only
+    scores; :func:`select_candidate` refits.
     """
-    configurations = [(candidate.name, {**candidate.params, **searched})
-                      for candidate in spec.candidates
-                      for searched in parameter_sets(spec, candidate.grid)]
-    if folds is None:
-        results = parallel.run_all(fit_and_score, [
-            (spec, name, params, X["train"], y["train"], X["valid"], y["valid"])
-            for name, params in configurations])
-        return [holdout_record(spec, name, params, X, result)
-                for (name, params), result in zip(configurations, results, strict=True)]
-    results = parallel.run_all(fit_and_score_fold, [
-        (spec, name, params, X["train"], y["train"], train_idx, valid_idx)
-        for name, params in configurations for train_idx, valid_idx in folds])
+    common = {"scoring": scoring, "refit": False, "cv": cv, "error_score": "raise"}
+    if spec.search_method == "randomized" and spec.n_iter < len(ParameterGrid(grid)):
+        return RandomizedSearchCV(pipeline, grid, n_iter=spec.n_iter,
+                                  random_state=spec.random_state, **common)
+    return GridSearchCV(pipeline, grid, **common)
+
+
+def search_scores(estimator: Pipeline, X: pd.DataFrame, y: np.ndarray, *, spec: ModelSpec,
+                  cost_rows: pd.DataFrame) -> dict[str, float]:
+    """Score one fitted fold of the search: the selection metric, and the Pipeline's cost.
+
+    The metric is :func:`metric_value` of :func:`predict` (the positive-class probability, or
+    the prediction), as it is everywhere else in training, and in its own direction (lower is
+    better for losses: the search's ``rank_test_score`` is not used). The cost is
+    :func:`cost_of` on ``cost_rows`` (valid): measured here because the search keeps no
+    fitted Pipeline, and every parameter set needs one for the spec's constraints.
+    """
+    return {"score": metric_value(y, predict(estimator, X, spec), spec),
+            **cost_of(estimator, cost_rows, spec)}
+
+
+def search_candidates(
+    spec: ModelSpec, parts: dict[str, pd.DataFrame], X: dict[str, pd.DataFrame],
+    y: dict[str, np.ndarray],
+) -> list[dict[str, Any]]:
+    """Cross-validate every candidate's parameter sets with scikit-learn; one record per set.
+
+    One search per candidate (:func:`parameter_search`); its (parameter set, fold) fits run
+    side by side in threads (:func:`parallel.threads`). A record's cost is that of its last
+    fold's Pipeline (fitted on the most rows, the nearest to the refit). With
+    ``search.cv_folds: 0`` the one fold is valid: the score is ``valid_score``, and
+    ``cv_mean`` and ``cv_std`` are NaN.
+    """
+    X_fit, y_fit, groups, cv = search_split(spec, parts, X, y)
+    scoring = partial(search_scores, spec=spec, cost_rows=X["valid"])
+    holdout = spec.cv_folds == 0
+    last = f"split{cv.get_n_splits() - 1}_test_"
     records = []
-    for number, (name, params) in enumerate(configurations):
-        by_fold = results[number * len(folds):(number + 1) * len(folds)]
-        fold_scores = [score for _, _, score, _ in by_fold]
-        records.append({
-            "candidate": name, "params": params,
-            "cv_mean": float(np.mean(fold_scores)), "cv_std": float(np.std(fold_scores)),
-            "fit_seconds": float(np.mean([seconds for _, seconds, _, _ in by_fold])),
-            **cost_of(by_fold[-1][0], X["valid"], spec),
-        })
+    for candidate in spec.candidates:
+        pipeline = build_pipeline(spec, candidate.name, candidate.params)
+        # set_params' path to the estimator: the Pipeline step, inside the non-negative wrapper
+        prefix = "est__estimator__" if isinstance(pipeline["est"], NonNegativeRegressor) \
+            else "est__"
+        grid = {prefix + name: values for name, values in candidate.grid.items()}
+        search = parameter_search(spec, pipeline, grid, scoring, cv)
+        sets = getattr(search, "n_iter", len(ParameterGrid(grid)))
+        jobs = min(parallel.n_jobs(), sets * cv.get_n_splits())
+        with parallel.threads(jobs):
+            results = search.set_params(n_jobs=jobs).fit(X_fit, y_fit, groups=groups).cv_results_
+        for number, searched in enumerate(results["params"]):
+            records.append({
+                "candidate": candidate.name,
+                "params": {**candidate.params,
+                           **{name.removeprefix(prefix): v for name, v in searched.items()}},
+                "cv_mean": np.nan if holdout else float(results["mean_test_score"][number]),
+                "cv_std": np.nan if holdout else float(results["std_test_score"][number]),
+                "valid_score": float(results["split0_test_score"][number]) if holdout else None,
+                "fit_seconds": float(results["mean_fit_time"][number]),
+                "latency_ms_per_1000": float(results[f"{last}latency_ms_per_1000"][number]),
+                "artifact_mb": float(results[f"{last}artifact_mb"][number]),
+            })
     return records
 
 
@@ -453,51 +503,37 @@ def fit_and_score(spec: ModelSpec, name: str, params: dict[str, Any], X_fit, y_f
     return fitted, seconds, metric_value(y_eval, predicted, spec), predicted
 
 
-def fit_and_score_fold(spec: ModelSpec, name: str, params: dict[str, Any], X, y, train_idx,
-                       valid_idx) -> tuple[Pipeline, float, float, np.ndarray]:
-    """:func:`fit_and_score` on one CV fold of train (sliced here: one fold in memory per job)."""
-    return fit_and_score(spec, name, params, X.iloc[train_idx], y[train_idx],
-                         X.iloc[valid_idx], y[valid_idx])
-
-
-def holdout_record(spec: ModelSpec, name: str, params: dict[str, Any], X,
-                   result: tuple[Pipeline, float, float, np.ndarray]) -> dict[str, Any]:
-    """Return the record of one parameter set fitted on train and scored on valid (no CV)."""
-    fitted, fit_seconds, valid_score, predicted = result
-    return {
-        "candidate": name, "params": params, "cv_mean": float("nan"), "cv_std": float("nan"),
-        "fit_seconds": fit_seconds, "pipeline": fitted, "valid_score": valid_score,
-        "valid_predictions": predicted, **cost_of(fitted, X["valid"], spec),
-    }
-
-
 def select_candidate(records: list[dict[str, Any]], spec: ModelSpec, X, y) -> dict[str, Any]:
     """Refit each candidate's best CV parameters on train and pick the best on valid.
 
     A parameter set that breaks the spec's latency or size constraint is passed over while any
     other remains; the chosen record says whether it met them (``eligible``). Its latency and
-    size are measured again on the final fit.
+    size are measured again on the final fit. With ``search.cv_folds: 0`` the sets were
+    scored on valid by the search already: only the chosen one is refitted on train (the
+    search keeps no fitted Pipeline; the refit is the same seeded fit, with the same score).
     """
     sign = 1 if HIGHER_IS_BETTER[spec.selection_metric] else -1
-    holdout = spec.cv_folds == 0  # the sets were fitted on train and scored on valid already
+    holdout = spec.cv_folds == 0
     key = "valid_score" if holdout else "cv_mean"
     best: dict[str, dict[str, Any]] = {}
     for record in records:
-        record["eligible"] = meets_constraints(record, spec)
-        if not holdout:
-            record.update(pipeline=None, valid_score=None)
+        record.update(eligible=meets_constraints(record, spec), pipeline=None)
         current = best.get(record["candidate"])
         if current is None or (record["eligible"], sign * record[key]) > (
             current["eligible"], sign * current[key]
         ):
             best[record["candidate"]] = record
-    refits = [] if holdout else list(best.values())
+
+    def on_valid(record: dict[str, Any]) -> tuple[bool, float]:
+        return record["eligible"], sign * record["valid_score"]
+
+    refits = [max(best.values(), key=on_valid)] if holdout else list(best.values())
     results = parallel.run_all(fit_and_score, [
         (spec, r["candidate"], r["params"], X["train"], y["train"], X["valid"], y["valid"])
         for r in refits])
     for record, (fitted, _, score, predicted) in zip(refits, results, strict=True):
         record.update(pipeline=fitted, valid_score=score, valid_predictions=predicted)
-    chosen = max(best.values(), key=lambda r: (r["eligible"], sign * r["valid_score"]))
+    chosen = max(refits, key=on_valid)
     chosen.update(cost_of(chosen["pipeline"], X["valid"], spec))
     chosen["eligible"] = meets_constraints(chosen, spec)
     return chosen

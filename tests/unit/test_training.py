@@ -8,6 +8,7 @@ import pytest
 
 from mlmodels.learn import training
 from mlmodels.learn.pipelines import feature_frame
+from mlmodels.learn.splits import time_ordered_folds
 from mlmodels.serve import registry, scoring
 from mlmodels.serve.promotion import train_and_register
 from mlmodels.spec import specs
@@ -171,7 +172,14 @@ def test_without_cross_validation_every_parameter_set_is_compared_on_valid(rows)
                             "candidates": [{"name": "logistic_regression",
                                             "params": {"max_iter": 500},
                                             "grid": {"C": [0.001, 1.0]}}]})
-    assert training.cv_folds(rows, rows.label.to_numpy(), spec) is None
+    _, prepared, _ = training.prepare(rows, spec)
+    parts = {s: prepared[prepared.split == s] for s in training.SPLITS}
+    X = {s: feature_frame(p, spec) for s, p in parts.items()}
+    y = {s: p.label.to_numpy() for s, p in parts.items()}
+    X_fit, y_fit, groups, cv = training.search_split(spec, parts, X, y)
+    # the search's one fold fits on train and scores on valid
+    [(fit_rows, scored_rows)] = list(cv.split(X_fit, y_fit, groups))
+    assert X_fit.iloc[fit_rows].equals(X["train"]) and X_fit.iloc[scored_rows].equals(X["valid"])
     trained = training.fit(rows, spec)
     candidates = trained.evaluation["candidates"]
     table = candidates if isinstance(candidates, list) else candidates.to_dict("records")
@@ -181,6 +189,22 @@ def test_without_cross_validation_every_parameter_set_is_compared_on_valid(rows)
     assert json.loads(best["params"])["C"] == trained.params["C"]  # params are stored as JSON
     with pytest.raises(specs.SpecError, match=r"search\.cv_folds"):
         specs.from_dict({**SPEC, "search": {"cv_folds": 1}})
+
+
+def test_the_search_scores_the_metric_training_computes_on_the_time_ordered_folds(rows, spec):
+    """cv_mean and cv_std are exactly the mean and std of the selection metric over the folds."""
+    trained = training.fit(rows, spec)
+    [record] = trained.evaluation["candidates"]
+    resolved, prepared, _ = training.prepare(rows, spec)
+    train = prepared[prepared.split == "train"]
+    X, y = feature_frame(train, resolved), train.label.to_numpy()
+    scores = []
+    for fit_rows, scored_rows in time_ordered_folds(train.as_of_date, resolved.cv_folds):
+        fitted = training.fit_configuration(resolved, "logistic_regression", {"max_iter": 500},
+                                            X.iloc[fit_rows], y[fit_rows])
+        scores.append(training.metric_value(
+            y[scored_rows], training.predict(fitted, X.iloc[scored_rows], resolved), resolved))
+    assert (record["cv_mean"], record["cv_std"]) == (np.mean(scores), np.std(scores))
 
 
 def test_the_fit_does_not_depend_on_how_many_fits_run_at_once(rows, spec, monkeypatch):
