@@ -56,25 +56,20 @@ def render(spec: specs.ModelSpec, suites: str = "../expectations") -> dict[str, 
     exported = [f"ml_{name}__{table}" for table in EXPORTED]
     files = {
         f"{folder}/ml_{name}__preflight.py": _python(
-            header, [], f'workflow.preflight(dbt.ref("{spec.training_set}"), meta)'),
+            header, f'workflow.preflight(dbt.ref("{spec.training_set}"), '
+                    'dbt.config.meta_get("mlmodels"))'),
         f"{folder}/ml_{name}__train.py": _python(
-            header, waits,
-            f'workflow.train(dbt.ref("{spec.training_set}"), meta{quarantined}, signal=signal, gates=gates)',
-            before=[
-                "# The retrain signal of the previous build: read, not ref'd (it is downstream).",
-                f'signal = workflow.previous_table(session, dbt.this, "ml_{name}__retrain_signal")',
-            ]),
+            header, 'workflow.train_node(dbt, session, dbt.config.meta_get("mlmodels"), '
+                    f'dbt.ref("{spec.training_set}"), '
+                    f"gates=[{', '.join(waits)}]{quarantined})"),
         f"{folder}/ml_{name}__scores.py": _python(
-            header, waits,
-            f'workflow.score(dbt.ref("{spec.training_set}"), dbt.ref("ml_{name}__train"), meta'
-            f"{quarantined}, already_scored=held)", materialized="incremental",
-            before=["# What earlier runs scored (backfill scores only the as_ofs missing here).",
-                    ('held = session.sql(f"select * from {dbt.this}") if dbt.is_incremental '
-                     "else None")]),
+            header, 'workflow.score_node(dbt, session, dbt.config.meta_get("mlmodels"), '
+                    f'dbt.ref("{spec.training_set}"), '
+                    f'dbt.ref("ml_{name}__train"), gates=[{", ".join(waits)}]{quarantined})'),
         f"{folder}/ml_{name}__exports.py": _python(
-            header, [],
-            "workflow.export({"
-            + ", ".join(f'"{t}": dbt.ref("{t}")' for t in exported) + "}, meta)"),
+            header, "workflow.export({"
+            + ", ".join(f'"{t}": dbt.ref("{t}")' for t in exported)
+            + '}, dbt.config.meta_get("mlmodels"))'),
         f"{folder}/ml_{name}__predictions.sql": _node(
             header, f"ml_predictions('{name}', training_set=ref('{spec.training_set}'))"),
         f"{folder}/ml_{name}__feature_drift.sql": _node(
@@ -222,23 +217,16 @@ def _gate_properties(header: str, gate: str, spec: specs.ModelSpec, quarantine: 
     return "\n".join(lines) + "\n"
 
 
-def _python(header: str, waits: list[str], call: str, materialized: str = "table",
-            before: list[str] | None = None) -> str:
-    wait = ""
-    if waits:
-        unused = "" if "gates=gates" in call else "  # noqa: F841"
-        wait = (f"    # Wait for the gates: when one fails, dbt skips this model.\n"
-                f"    gates = [{', '.join(waits)}]{unused}\n")
-    wait += "".join(f"    {line}\n" for line in before or [])
-    return (
-        f"# {header}\n"
-        "from mlmodels import workflow\n\n\n"
-        "def model(dbt, session):\n"
-        f'    dbt.config(materialized="{materialized}")\n'
-        f"{wait}"
-        '    meta = dbt.config.meta_get("mlmodels")\n'
-        f"    return {call}\n"
-    )
+def _python(header: str, call: str) -> str:
+    """Return a Python model: one call into :mod:`mlmodels.workflow` with the file's refs.
+
+    Its materialization is in the model's YAML (dbt reads a Python model's ``dbt.config`` only
+    as literals, and YAML keeps the file to the refs dbt orders the build by).
+    """
+    return (f"# {header}\n"
+            "from mlmodels import workflow\n\n\n"
+            "def model(dbt, session):\n"
+            f"    return {call}\n")
 
 
 def _training_set(spec: specs.ModelSpec, header: str) -> str:
@@ -306,6 +294,7 @@ def _properties(spec: specs.ModelSpec, header: str) -> str:
         "      types), labels, and the split and CV folds against the as_of grid. One row per",
         "      check; a failed check fails this model and names the fix.",
         "    config:",
+        "      materialized: table",
         "      tags: [ml, training]",
         "      meta:",
         "        mlmodels:",
@@ -316,6 +305,7 @@ def _properties(spec: specs.ModelSpec, header: str) -> str:
         "      registers the version and applies the promotion rule. One row per registered",
         "      version, from the registry store.",
         "    config:",
+        "      materialized: table",
         "      tags: [ml, training]",
         "      meta:",
         "        mlmodels:",
@@ -339,6 +329,7 @@ def _properties(spec: specs.ModelSpec, header: str) -> str:
         "      appends, and --full-refresh does not truncate the history (full_refresh: false).",
         f"      One row per model_version, {key} and {as_of}.",
         "    config:",
+        "      materialized: incremental",
         "      tags: [ml, scoring]",
         "      incremental_strategy: delete+insert",
         f"      unique_key: {as_of}",
@@ -416,6 +407,7 @@ def _properties(spec: specs.ModelSpec, header: str) -> str:
         f"      Parquet copies of the predictions and monitoring tables of model {name} in",
         "      MLMODELS_EXPORT_DIR, replaced atomically, so BI tools can read while dbt writes.",
         "    config:",
+        "      materialized: table",
         "      tags: [ml, scoring]",
         "      meta:",
         "        mlmodels:",

@@ -7,7 +7,6 @@ training, ``pin`` (a version to pin as champion, from the ``champion_pins`` var)
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pyarrow as pa
 from mlmodels.files import write_atomic
 from mlmodels.learn import training
 from mlmodels.serve import mirror, promotion, scoring
-from mlmodels.spec import specs
+from mlmodels.spec import spec_table, specs
 
 LOG = logging.getLogger(__name__)
 CADENCES = {"day": pd.DateOffset(days=1), "week": pd.DateOffset(weeks=1),
@@ -70,6 +69,37 @@ def train(
         latest = found[0] if found else None
     return promotion.train_and_register(rows, spec, meta["store"], meta.get("pin") or None,
                                         latest, warnings=failed_warnings(gates))
+
+
+def train_node(dbt: Any, session: Any, meta: dict[str, Any], training_set: Any,
+               gates: list[Any], quarantined: list[Any] | None = None) -> pd.DataFrame:
+    """Run :func:`train` as the body of a generated ``ml_<name>__train`` model.
+
+    Parameters
+    ----------
+    dbt, session
+        The Python model's arguments (for ``dbt.this``).
+    meta
+        ``dbt.config.meta_get("mlmodels")``, called in the model file: dbt gives a Python model
+        only the config values its file asks for by name.
+    training_set, gates, quarantined
+        The refs of the model file: dbt orders the build by them, so they stay in the file.
+    """
+    # The retrain signal of the previous build: read, not ref'd (it is downstream).
+    signal = previous_table(session, dbt.this, f"ml_{Path(meta['spec']).stem}__retrain_signal")
+    return train(training_set, meta, quarantined=quarantined, signal=signal, gates=gates)
+
+
+def score_node(dbt: Any, session: Any, meta: dict[str, Any], training_set: Any, registered: Any,
+               gates: list[Any], quarantined: list[Any] | None = None) -> pa.RecordBatchReader:
+    """Run :func:`score` as the body of a generated ``ml_<name>__scores`` model.
+
+    ``gates`` are only waited for (a failed gate skips this model); what earlier runs scored is
+    read from the incremental table itself, so a backfill scores only the missing as_ofs.
+    """
+    del gates  # refs that order the build; scoring reads nothing of them
+    held = session.sql(f"select * from {dbt.this}") if dbt.is_incremental else None
+    return score(training_set, registered, meta, quarantined=quarantined, already_scored=held)
 
 
 def failed_warnings(gates: list[Any] | None) -> pd.DataFrame | None:
@@ -345,7 +375,7 @@ def expected_partitions(
 def quarantined(relation: Any, meta: dict[str, Any], specs: Any = None) -> pd.DataFrame:
     """Return the rows of a mart that fail its suite's row-level expectations, with the reason.
 
-    The rows are keyed by the mart's keys (:func:`mart_keys`, from ``specs``, the
+    The rows are keyed by the mart's keys (:func:`mlmodels.spec.spec_table.mart_keys`, from ``specs``, the
     ``ml_model_specs`` table; or ``meta["keys"]``, as files generated before it gave them).
     """
     from mlmodels.quality import validation
@@ -354,7 +384,7 @@ def quarantined(relation: Any, meta: dict[str, Any], specs: Any = None) -> pd.Da
     row_filter = suite.meta.get("row_filter")
     rows = (relation.filter(row_filter) if row_filter else relation).df()
     _, bad = validation.quarantine(rows, suite)
-    keys, _ = mart_keys(specs, meta)
+    keys, _ = spec_table.mart_keys(specs, meta.get("mart"), meta)
     keys = [c for c in keys if c in bad.columns]
     return bad[[*keys, "quarantine_reason"]].reset_index(drop=True)
 
@@ -364,7 +394,7 @@ def profile(relation: Any, meta: dict[str, Any], specs: Any = None) -> pd.DataFr
 
     Statistics come from a seeded sample of at most ``sample_rows`` rows (default 500,000), so
     memory stays bounded; row and duplicate counts are exact, computed in the warehouse. Keys
-    and label come from the specs that gate the mart (:func:`mart_keys`).
+    and label come from the specs that gate the mart (:func:`mlmodels.spec.spec_table.mart_keys`).
     """
     from mlmodels.quality import profiling
 
@@ -372,7 +402,7 @@ def profile(relation: Any, meta: dict[str, Any], specs: Any = None) -> pd.DataFr
     total = relation.aggregate("count(*)").fetchall()[0][0]
     sample = relation if total <= limit else relation.query(
         "rel", f"select * from rel using sample {limit} rows (reservoir, 42)")
-    keys, label = mart_keys(specs, meta)
+    keys, label = spec_table.mart_keys(specs, meta.get("mart"), meta)
     result = profiling.profile(sample.df(), label=label, key=keys or None)
     if keys and total > limit:
         # Exact over all rows, like the profile's own count: rows whose key occurs more than once.
@@ -382,33 +412,6 @@ def profile(relation: Any, meta: dict[str, Any], specs: Any = None) -> pd.DataFr
             f"duplicate rows on {keys}: {duplicates} (exact; statistics from a sample of "
             f"{limit:,} of {total:,} rows)")
     return result.assign(mart=meta.get("mart"), sampled_rows=min(total, limit), total_rows=total)
-
-
-def mart_keys(specs: Any, meta: dict[str, Any]) -> tuple[list[str], str | None]:
-    """Return a gated mart's key columns and label column (None unless a model trains on it).
-
-    Parameters
-    ----------
-    specs
-        The ``ml_model_specs`` table (a relation or a DataFrame): the keys are the entity key and
-        as_of of the first model (by name) that gates ``meta["mart"]``; the label is the target
-        of the model whose training set it is. None: ``meta["keys"]`` and ``meta["label"]``.
-    meta
-        ``mart``: the gated mart's name.
-    """
-    if specs is None:
-        return list(meta.get("keys") or []), meta.get("label")
-    frame = specs.df() if hasattr(specs, "df") else specs
-    gating = [json.loads(text) for _, text in sorted(zip(frame.model_name, frame.spec_json,
-                                                          strict=True))]
-    gating = [fields for fields in gating if meta["mart"] in fields["gates"]]
-    if not gating:
-        return [], None
-    first = gating[0]
-    keys = [first["entity_key"], *([first["as_of"]] if first["as_of"] else [])]
-    label = next((fields["target"] for fields in gating
-                  if fields["training_set"] == meta["mart"]), None)
-    return keys, label
 
 
 def export(relations: dict[str, Any], meta: dict[str, Any]) -> pd.DataFrame:
@@ -437,64 +440,13 @@ def export(relations: dict[str, Any], meta: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(written)
 
 
-SPEC_TABLE_COLUMNS = ["model_name", "task", "target", "entity_key", "score_column", "training_set",
-                      "spec_path", "spec_json"]
-
-
 def model_specs(meta: dict[str, Any]) -> pd.DataFrame:
-    """Return one row per ML model of the project: the spec fields the SQL layers read.
+    """Return the ``ml_model_specs`` table (see :func:`mlmodels.spec.table.spec_table`).
 
-    Parameters
-    ----------
-    meta
-        ``spec_dir`` (the folder of the specs, ``<project>/ml``) and ``models`` (the ``ml_models``
-        var: a list, or its names joined by commas, as the package's YAML renders it).
-
-    Returns
-    -------
-    pandas.DataFrame
-        :data:`SPEC_TABLE_COLUMNS`; ``spec_json`` holds :func:`sql_fields` as JSON, which the
-        ``mlmodels.model_spec`` macro parses when a monitoring node compiles.
-
-    Raises
-    ------
-    SpecError
-        If a spec is missing or invalid, or names another model than its file.
+    ``meta``: ``spec_dir`` (``<project>/ml``) and ``models`` (the ``ml_models`` var, a list or
+    its names joined by commas, as the package's YAML renders it).
     """
     names = meta.get("models") or []
     if isinstance(names, str):
         names = [name.strip() for name in names.split(",") if name.strip()]
-    rows = []
-    for name in names:
-        path = Path(meta["spec_dir"]) / f"{name}.yml"
-        spec = specs.load(path)
-        if spec.name != name:
-            raise specs.SpecError(f"spec {path}: name is '{spec.name}', but the ml_models var "
-                                  f"lists it as '{name}' (they must be the same)")
-        rows.append({"model_name": name, "task": spec.task, "target": spec.target,
-                     "entity_key": spec.entity_key, "score_column": spec.score_column,
-                     "training_set": spec.training_set, "spec_path": str(path),
-                     "spec_json": json.dumps(sql_fields(spec), sort_keys=True)})
-    return pd.DataFrame(rows, columns=SPEC_TABLE_COLUMNS).astype(object)
-
-
-def sql_fields(spec: specs.ModelSpec) -> dict[str, Any]:
-    """Return the fields of a spec that the dbt macros read (``mlmodels.model_spec``)."""
-    label = spec.label
-    return {
-        "name": spec.name, "task": spec.task, "entity_key": spec.entity_key, "as_of": spec.as_of,
-        "score_column": spec.score_column, "target": spec.target, "snapshot": spec.is_snapshot,
-        "training_set": spec.training_set, "attributes": list(spec.categorical),
-        "tier1": list(spec.tier1), "drift_moderate": spec.drift_moderate,
-        "drift_threshold": spec.drift_threshold,
-        "performance_margin": spec.monitoring.performance_margin,
-        "rate_gap": spec.monitoring.rate_gap, "rate_window": spec.monitoring.rate_window,
-        "label": None if label is None else {
-            "mart": label.mart, "events": label.events, "timestamp": label.timestamp,
-            "horizon_days": label.horizon_days, "where": label.where, "value": label.value,
-            "absent": label.absent},
-        "valid_periods": spec.valid_periods, "test_periods": spec.test_periods,
-        "embargo_days": spec.embargo_days, "gates": list(spec.gates),
-        "snapshot_mart": spec.snapshot.mart,
-        "score_where": spec.snapshot.score_where,
-    }
+    return spec_table.spec_table(Path(meta["spec_dir"]), names)

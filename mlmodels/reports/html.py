@@ -45,6 +45,7 @@ tr.pass td:first-child { border-left: 4px solid #1a7f37; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 """
 
+
 def page_head(title: str, css: str) -> list[str]:
     """Return the lines that open a self-contained page: doctype, charset, title, style."""
     return [
@@ -58,9 +59,11 @@ def page_head(title: str, css: str) -> list[str]:
         "</head>",
     ]
 
+
 def escape(value: Any) -> str:
     """Return a value as escaped HTML text."""
     return html.escape(as_text(value), quote=True)
+
 
 def is_missing(value: Any) -> bool:
     """Return True for None, NaN, NA and NaT (and never for containers)."""
@@ -72,6 +75,7 @@ def is_missing(value: Any) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
+
 
 def as_text(value: Any) -> str:
     """Return a value as display text: numbers to 6 significant digits, containers as JSON."""
@@ -90,11 +94,13 @@ def as_text(value: Any) -> str:
         text = str(value)
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "\u2026"
 
+
 def format_number(value: float) -> str:
     """Return a number with up to 6 significant digits, integers without a decimal point."""
     if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
         return str(int(value))
     return f"{value:.6g}"
+
 
 def as_number(value: Any) -> float:
     """Return a value as a float, NaN when it is missing or not a number."""
@@ -103,6 +109,7 @@ def as_number(value: Any) -> float:
     except (TypeError, ValueError):
         return math.nan
     return number
+
 
 def truthy(value: Any) -> bool:
     """Return the success flag of a result row (bools, 0/1 and "true"/"false" text)."""
@@ -114,6 +121,7 @@ def truthy(value: Any) -> bool:
 
 NOT_AVAILABLE = "not available yet"
 
+
 def html_table(frame: pd.DataFrame, columns: list[str], classes: Sequence[str] = ()) -> str:
     """Return an HTML table of some columns, numbers right-aligned, with optional row classes."""
     header = "".join(f"<th>{column_label(c)}</th>" for c in columns)
@@ -124,10 +132,12 @@ def html_table(frame: pd.DataFrame, columns: list[str], classes: Sequence[str] =
         body.append(f"<tr{css}>{cells}</tr>")
     return f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
+
 def column_label(name: str) -> str:
     """Return a column name as header HTML that may wrap after its underscores."""
     # Long snake_case names are one word to the browser; <wbr> lets a wide table fit the page.
     return escape(name).replace("_", "_<wbr>")
+
 
 def _cell(value: Any) -> str:
     """Return a table cell: numbers formatted and right-aligned, dates as dates."""
@@ -139,14 +149,17 @@ def _cell(value: Any) -> str:
         return f'<td class="date">{escape(when_text(value))}</td>'
     return f"<td>{escape(value)}</td>"
 
+
 def in_preferred_order(values: Sequence[Any], preferred: Sequence[str]) -> list[str]:
     """Return values with the preferred ones first in that order, then the rest sorted."""
     present = [str(v) for v in values]
     return [p for p in preferred if p in present] + sorted(set(present) - set(preferred))
 
+
 def sorted_unique(values: pd.Series) -> list[Any]:
     """Return the distinct non-missing values, sorted."""
     return sorted(v for v in pd.unique(values) if not is_missing(v))
+
 
 def thinned_indices(length: int, most: int) -> list[int]:
     """Return at most about ``most`` evenly spaced positions of a sequence, ends included."""
@@ -154,6 +167,7 @@ def thinned_indices(length: int, most: int) -> list[int]:
         return list(range(length))
     step = math.ceil((length - 1) / (most - 1))
     return sorted({*range(0, length, step), length - 1})
+
 
 def number_text(value: Any) -> str:
     """Return a number with 4 significant digits (thousands separated), integers as integers."""
@@ -166,10 +180,12 @@ def number_text(value: Any) -> str:
         return f"{number:,.0f}"
     return f"{number:.4g}"
 
+
 def count_text(value: Any) -> str:
     """Return a row count with thousands separated."""
     number = as_number(value)
     return "" if math.isnan(number) else f"{number:,.0f}"
+
 
 def when_text(value: Any) -> str:
     """Return a date or timestamp as ISO text, midnight timestamps as dates."""

@@ -48,6 +48,7 @@ RETRAIN_COLUMNS = ("max_tier1_psi", "performance_metric", "performance_as_of", "
 # Names end up in a file path and in table names; keep them to plain identifier characters.
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
+
 def resolve(
     con: duckdb.DuckDBPyConnection, model_name: str, version: str | None, as_of_column: str,
     schema: str,
@@ -61,6 +62,7 @@ def resolve(
     chosen = as_text(registered.get("model_version"))
     _check_name("version", chosen)  # it names the file
     return Source(con, schema, model_name, as_of_column, chosen), registered
+
 
 @dataclass(frozen=True)
 class Source:
@@ -124,10 +126,12 @@ class Source:
         """Return the name of one of the model's monitoring tables."""
         return f"ml_{self.model_name}__{suffix}"
 
+
 def _check_name(label: str, value: str) -> None:
     """Raise ValueError unless value is a plain name (safe in a path and an identifier)."""
     if not isinstance(value, str) or not _SAFE_NAME.fullmatch(value) or ".." in value:
         raise ValueError(f"{label} must be a plain name (letters, digits, _ . -), got {value!r}")
+
 
 def unusable(
     source: Source, table: str, frame: pd.DataFrame | None, required: Sequence[str] = ()
@@ -145,6 +149,21 @@ def unusable(
         return ""
     return (f'<p class="na">{escape(NOT_AVAILABLE)}: <code>{escape(source.name(table))}</code> '
             f"{escape(why)}.</p>")
+
+
+def monitoring_frame(source: Source, name: str,
+                     required: Sequence[str]) -> tuple[pd.DataFrame | None, str]:
+    """Return a monitoring table's rows of this version sorted by as_of, and "" as the note.
+
+    ``(None, note)`` when the table is missing, empty or lacks a ``required`` column.
+    """
+    table = source.monitoring(name)
+    frame = source.read(table)
+    note = unusable(source, table, frame, required)
+    if frame is None or note:
+        return None, note
+    return frame.sort_values(source.as_of), ""
+
 
 def metric_value(metrics: pd.DataFrame | None, model: str, split: str, metric: str) -> float:
     """Return one value of the metrics table, NaN when it is not there."""

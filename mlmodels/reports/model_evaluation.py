@@ -42,6 +42,7 @@ MAX_IMPORTANCES = 30
 
 MAX_THRESHOLD_ROWS = 20
 
+
 def metrics_section(
     source: Source, metrics: pd.DataFrame | None, registered: dict[str, Any]
 ) -> str:
@@ -77,6 +78,7 @@ def metrics_section(
         f"<table><thead>{header}</thead><tbody>{''.join(body)}</tbody></table>"
     )
 
+
 def _versus_baselines(
     values: dict[tuple[str, str, str], float], split: str, metric: str, baselines: list[str]
 ) -> str:
@@ -95,6 +97,7 @@ def _versus_baselines(
     css = "num" if tie else "num better" if better else "num worse"
     return f'<td class="{css}">{escape(f"{delta:+.4g}")}</td>'
 
+
 def evaluation_section(
     source: Source, registered: dict[str, Any], is_classifier: bool,
     metrics: pd.DataFrame | None,
@@ -111,6 +114,7 @@ def evaluation_section(
                      "regression model.</p>")
     parts += ["<h3>Permutation importance</h3>", _importances_html(source)]
     return "".join(parts)
+
 
 def _curves_html(
     source: Source, curves: pd.DataFrame | None, is_classifier: bool,
@@ -135,6 +139,7 @@ def _curves_html(
         charts.append(_curve_chart(kind, series, rows, metrics))
     return f'<div class="charts">{"".join(charts)}</div>'
 
+
 def _points(rows: pd.DataFrame) -> list[tuple[float, float, str]]:
     """Return a curve's (x, y, tooltip) points in the table's order."""
     points = []
@@ -149,6 +154,7 @@ def _points(rows: pd.DataFrame) -> list[tuple[float, float, str]]:
             tip += f", {count_text(record['rows'])} rows"
         points.append((x, y, tip))
     return points
+
 
 def _curve_chart(
     kind: str, series: list[Series], rows: pd.DataFrame, metrics: pd.DataFrame | None
@@ -177,6 +183,7 @@ def _curve_chart(
     ys = [p[1] for s in series for p in s.points]
     return line_chart(kind.replace("_", " "), series, value_axis("x", xs), value_axis("y", ys))
 
+
 def _confusion_html(source: Source) -> str:
     """Return one 2x2 confusion matrix per split, at the registered threshold."""
     frame = source.read(EVALUATION_TABLES["confusion"])
@@ -196,12 +203,14 @@ def _confusion_html(source: Source) -> str:
             f"<tr><th>actual negative</th>{cell['fp']}{cell['tn']}</tr></tbody></table>")
     return "".join(tables)
 
+
 def _confusion_cell(counts: dict[str, float], key: str) -> str:
     """Return a confusion matrix cell: the count and its share of all rows."""
     total = sum(v for v in counts.values() if not math.isnan(v))
     share = counts[key] / total if total else math.nan
     text = count_text(counts[key]) + ("" if math.isnan(share) else f" ({share:.1%})")
     return f'<td class="num">{escape(text)}</td>'
+
 
 def _thresholds_html(source: Source, registered: dict[str, Any]) -> str:
     """Return a readable subset of the threshold table with the registered threshold marked."""
@@ -230,6 +239,7 @@ def _thresholds_html(source: Source, registered: dict[str, Any]) -> str:
         f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     )
 
+
 def _threshold_notes(frame: pd.DataFrame, registered: float) -> dict[int, str]:
     """Return notes by row position: nearest the registered threshold, best F1, best value."""
     notes: dict[int, list[str]] = {}
@@ -241,6 +251,7 @@ def _threshold_notes(frame: pd.DataFrame, registered: float) -> dict[int, str]:
             notes.setdefault(int(frame[column].idxmax()), []).append(label)
     return {index: "; ".join(texts) for index, texts in notes.items()}
 
+
 def _round_rows(thresholds: pd.Series, most: int) -> list[int]:
     """Return the positions of the rows nearest round thresholds (0.05, 0.1, ...), ends kept."""
     values = thresholds.astype(float)
@@ -250,6 +261,7 @@ def _round_rows(thresholds: pd.Series, most: int) -> list[int]:
     nearest = {int((values - t).abs().idxmin()) for t in targets}
     return sorted(nearest | {0, len(values) - 1})
 
+
 def _rows_counted(frame: pd.DataFrame, registered: dict[str, Any]) -> str:
     """Return ", counted on the 6780 valid rows" when the counts say which split they are."""
     if not {"tp", "fp", "tn", "fn"} <= set(frame.columns):
@@ -258,6 +270,7 @@ def _rows_counted(frame: pd.DataFrame, registered: dict[str, Any]) -> str:
     splits = [s for s in SPLITS if as_number(registered.get(f"{s}_rows")) == total]
     where = f" {splits[0]}" if len(splits) == 1 else ""
     return f", counted on the {count_text(total)}{where} rows"
+
 
 def _importances_html(source: Source) -> str:
     """Return permutation importances as horizontal bars with a one-std whisker."""

@@ -25,7 +25,7 @@ from mlmodels.reports.model_data import (
     RETRAIN_COLUMNS,
     Source,
     metric_value,
-    unusable,
+    monitoring_frame,
 )
 from mlmodels.reports.svg import (
     CHAR_PX,
@@ -48,12 +48,11 @@ PSI_BANDS = {"stable": ("#a7e3b4", "#0b3d17"), "moderate": ("#f5c451", "#3d2c00"
 
 MAX_AS_OF_COLUMNS = 36
 
+
 def feature_drift_section(source: Source) -> str:
     """Return the PSI heatmap of features x as_of dates."""
-    table = source.monitoring("feature_drift")
-    frame = source.read(table)
-    note = unusable(source, table, frame, (source.as_of, "feature", "psi"))
-    if frame is None or note:
+    frame, note = monitoring_frame(source, "feature_drift", (source.as_of, "feature", "psi"))
+    if frame is None:
         return note
     dates = sorted_unique(frame[source.as_of])
     shown = dates[-MAX_AS_OF_COLUMNS:]
@@ -79,14 +78,12 @@ def feature_drift_section(source: Source) -> str:
         f'<div class="legend">{legend}</div>'
     )
 
+
 def prediction_drift_section(source: Source) -> str:
     """Return the prediction PSI per as_of as bars, and its table."""
-    table = source.monitoring("prediction_drift")
-    frame = source.read(table)
-    note = unusable(source, table, frame, (source.as_of, "psi"))
-    if frame is None or note:
+    frame, note = monitoring_frame(source, "prediction_drift", (source.as_of, "psi"))
+    if frame is None:
         return note
-    frame = frame.sort_values(source.as_of)
     dates = list(frame[source.as_of])
     psi = [as_number(v) for v in frame["psi"]]
     tips = [f"{when_text(d)}: PSI {number_text(p)}" for d, p in zip(dates, psi, strict=True)]
@@ -97,16 +94,14 @@ def prediction_drift_section(source: Source) -> str:
             f"window's scores, per {escape(source.as_of)}.</p>{chart}"
             f"{html_table(frame, columns)}")
 
+
 def realised_section(
     source: Source, is_classifier: bool, metrics: pd.DataFrame | None
 ) -> str:
     """Return realised metrics per as_of against the test value, and their table."""
-    table = source.monitoring("realised_performance")
-    frame = source.read(table)
-    note = unusable(source, table, frame, (source.as_of,))
-    if frame is None or note:
+    frame, note = monitoring_frame(source, "realised_performance", (source.as_of,))
+    if frame is None:
         return note
-    frame = frame.sort_values(source.as_of)
     watched = [m for m in (("roc_auc", "pr_auc") if is_classifier else ("rmse",))
                if m in frame.columns and frame[m].notna().any()]
     series, refs = [], []
@@ -126,14 +121,12 @@ def realised_section(
             "says where the as_of falls: the version's valid or test window, or live after it."
             f"</p>{chart}{html_table(frame, columns)}")
 
+
 def retrain_section(source: Source) -> str:
     """Return the retraining signal per as_of with recommended rows highlighted."""
-    table = source.monitoring("retrain_signal")
-    frame = source.read(table)
-    note = unusable(source, table, frame, (source.as_of, "retrain_recommended"))
-    if frame is None or note:
+    frame, note = monitoring_frame(source, "retrain_signal", (source.as_of, "retrain_recommended"))
+    if frame is None:
         return note
-    frame = frame.sort_values(source.as_of)
     latest = frame.iloc[-1]
     recommended = truthy(latest.get("retrain_recommended"))
     verdict = "retraining recommended" if recommended else "no retraining recommended"
@@ -147,6 +140,7 @@ def retrain_section(source: Source) -> str:
         "retrain_recommended", pd.Series(False, index=frame.index))]
     return (f'<p><span class="badge {"failed" if recommended else "passed"}">'
             f"{escape(verdict)}</span> {escape(summary)}</p>{html_table(frame, columns, classes)}")
+
 
 def _heatmap(frame: pd.DataFrame, as_of: str, dates: list[Any]) -> str:
     """Return the SVG grid of PSI, feature rows by date columns, with a tooltip per cell."""
@@ -173,6 +167,7 @@ def _heatmap(frame: pd.DataFrame, as_of: str, dates: list[Any]) -> str:
     parts.append("</svg>")
     return f'<figure class="chart">{"".join(parts)}</figure>'
 
+
 def _heatmap_cell(
     record: dict[str, Any] | None, feature: Any, date: Any, x: float, y: float, w: int, h: int
 ) -> str:
@@ -194,10 +189,12 @@ def _heatmap_cell(
             f'rx="2"/><text x="{x + (w - 2) / 2:.1f}" y="{y + h / 2 + 3:.1f}" font-size="11" '
             f'text-anchor="middle" fill="{ink}">{escape(label)}</text></g>')
 
+
 def _drift_band(record: dict[str, Any]) -> str:
     """Return a drift row's band: its status (the spec's own thresholds), else the usual bands."""
     status = record.get("status")
     return status if status in PSI_BANDS else _psi_band(record.get("psi"))
+
 
 def _psi_band(psi: Any) -> str:
     """Return the PSI band: stable, moderate, drift, or missing."""
@@ -206,10 +203,12 @@ def _psi_band(psi: Any) -> str:
         return "missing"
     return "drift" if value >= PSI_DRIFT else "moderate" if value >= PSI_MODERATE else "stable"
 
+
 def _share_text(label: str, value: Any) -> str:
     """Return "nulls 1.2%" for a share, empty when it is missing or zero."""
     share = as_number(value)
     return "" if math.isnan(share) or share == 0 else f"{label} {share:.1%}"
+
 
 def _psi_bars(dates: list[Any], psi: list[float], tips: list[str]) -> str:
     """Return PSI per date as bars coloured by band, with the 0.1 and 0.2 lines."""
@@ -236,6 +235,7 @@ def _psi_bars(dates: list[Any], psi: list[float], tips: list[str]) -> str:
     legend = legend_html([(f"moderate ({PSI_MODERATE})", "#9a6700", True),
                       (f"drift ({PSI_DRIFT})", "#cf222e", True)])
     return f'<figure class="chart">{"".join(parts)}{legend}</figure>'
+
 
 def _min_gap_px(frame: Frame, dates: list[Any]) -> float:
     """Return the smallest horizontal distance in pixels between two bars."""

@@ -76,6 +76,7 @@ table.narrow { width: auto; }
 td.date { white-space: nowrap; }
 """
 
+
 def write_model_report(
     con: duckdb.DuckDBPyConnection,
     model_name: str,
@@ -137,6 +138,7 @@ def write_model_report(
     write_text_atomic(path, _page(source, registered), mode=0o644)
     return path
 
+
 def render_model_report(
     con: duckdb.DuckDBPyConnection,
     model_name: str,
@@ -146,6 +148,7 @@ def render_model_report(
 ) -> str:
     """Return the HTML text of the page :func:`write_model_report` writes."""
     return _page(*resolve(con, model_name, version, as_of_column, schema))
+
 
 def _page(source: Source, registered: dict[str, Any]) -> str:
     """Return the whole page of a version."""
@@ -174,6 +177,7 @@ def _page(source: Source, registered: dict[str, Any]) -> str:
     parts += [f'<h2 id="{anchor}">{escape(heading)}</h2>{body}' for anchor, heading, body in sections]
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)
+
 
 def _header(source: Source, row: dict[str, Any]) -> str:
     """Return the title, the status line and the version's registry facts and data windows."""
@@ -214,6 +218,7 @@ def _header(source: Source, row: dict[str, Any]) -> str:
         f'<table class="kv"><tbody>{facts_html}</tbody></table>{windows_html}'
     )
 
+
 def _params_text(value: Any) -> str:
     """Return estimator parameters as "name=value, ..." (JSON text is parsed)."""
     text = "" if is_missing(value) else str(value)
@@ -225,6 +230,7 @@ def _params_text(value: Any) -> str:
         return text
     return ", ".join(f"{k}={json.dumps(v)}" for k, v in sorted(params.items())) or "(defaults)"
 
+
 def _selection_text(row: dict[str, Any]) -> str:
     """Return "pr_auc: test 0.6202, valid 0.5454, train 0.6124" from the registry row."""
     metric = as_text(row.get("selection_metric"))
@@ -233,6 +239,7 @@ def _selection_text(row: dict[str, Any]) -> str:
     scores = [f"{s} {number_text(row.get(f'{s}_score'))}" for s in ("test", "valid", "train")
               if not is_missing(row.get(f"{s}_score"))]
     return f"{metric}: " + ", ".join(scores) if scores else metric
+
 
 def _success_text(row: dict[str, Any]) -> str:
     """Return "recall >= 0.5: 0.8875 (met)" from the registry row."""
@@ -244,6 +251,7 @@ def _success_text(row: dict[str, Any]) -> str:
     verdict = "" if is_missing(met) else " (met)" if truthy(met) else " (not met)"
     return (f"{metric} {sign} {number_text(row.get('success_target'))}: "
             f"{number_text(row.get('success_value'))}{verdict}")
+
 
 def _features_text(row: dict[str, Any]) -> str:
     """Return "19 numeric, 3 categorical" from the registry's JSON feature lists."""

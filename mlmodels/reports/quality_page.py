@@ -50,6 +50,7 @@ MAX_LISTED_PARTITIONS = 5
 
 _HIDDEN_KWARGS = {"column", "batch_id", "result_format", "catch_exceptions", "meta"}
 
+
 def write_report(
     results: pd.DataFrame,
     path: str | Path,
@@ -91,6 +92,7 @@ def write_report(
     write_text_atomic(path, page, mode=0o644)  # a report is for everyone
     return path
 
+
 def render_report(
     results: pd.DataFrame, profiles: pd.DataFrame | None = None, title: str = "Data quality"
 ) -> str:
@@ -107,6 +109,7 @@ def render_report(
         parts.append(_profiles_section(profiles))
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)
+
 
 @dataclass
 class _Expectation:
@@ -132,6 +135,7 @@ class _Expectation:
         """Return the sort key: failed first, by severity, then by name and column."""
         severity = SEVERITY_RANK.get(self.severity, len(SEVERITY_RANK))
         return (0 if self.failed else 1, severity, self.expectation, self.column)
+
 
 @dataclass
 class _Suite:
@@ -159,6 +163,7 @@ class _Suite:
             return "failed"
         return "warning" if any(e.failed for e in self.expectations) else "passed"
 
+
 def _suite_summaries(results: pd.DataFrame) -> list[_Suite]:
     """Return the latest run of every suite, with its expectations sorted for display."""
     frame = results.copy()
@@ -183,6 +188,7 @@ def _suite_summaries(results: pd.DataFrame) -> list[_Suite]:
         ))
     return suites
 
+
 def _latest_run(rows: pd.DataFrame) -> pd.DataFrame:
     """Return the rows of the latest run_at (all rows when run_at is missing)."""
     run_at = rows["run_at"]
@@ -194,6 +200,7 @@ def _latest_run(rows: pd.DataFrame) -> pd.DataFrame:
         run_at = run_at.map(as_text)
         latest = run_at.max()
     return rows[run_at == latest]
+
 
 def _aggregate(rows: pd.DataFrame) -> list[_Expectation]:
     """Return one _Expectation per expectation configuration, over the partitions."""
@@ -227,6 +234,7 @@ def _aggregate(rows: pd.DataFrame) -> list[_Expectation]:
         item.samples = _unique(item.samples)[:MAX_SAMPLE_VALUES]
     return list(grouped.values())
 
+
 def _overview(suites: list[_Suite]) -> str:
     """Return the table of every suite's status, linking to its section."""
     if not suites:
@@ -248,6 +256,7 @@ def _overview(suites: list[_Suite]) -> str:
         "<th>Warnings failed</th><th>Passed</th><th>Run at</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
+
 
 def _suite_section(suite: _Suite) -> str:
     """Return the section of one suite: its header with counts and its expectation table."""
@@ -271,6 +280,7 @@ def _suite_section(suite: _Suite) -> str:
         "<th>Unexpected count (worst %)</th><th>Sample unexpected values</th></tr></thead>"
         f"<tbody>{body}</tbody></table>"
     )
+
 
 def _expectation_row(item: _Expectation) -> str:
     """Return the table row of one expectation."""
@@ -297,6 +307,7 @@ def _expectation_row(item: _Expectation) -> str:
         "</tr>"
     )
 
+
 def _profiles_section(profiles: pd.DataFrame) -> str:
     """Return one profile table per mart."""
     parts = ["<h2 id=\"profiles\">Profiles</h2>"]
@@ -319,6 +330,7 @@ def _profiles_section(profiles: pd.DataFrame) -> str:
         )
     return "".join(parts)
 
+
 def _profile_cell(column: str, value: Any) -> str:
     """Return one cell of a profile table."""
     if column == "top_categories":
@@ -335,6 +347,7 @@ def _profile_cell(column: str, value: Any) -> str:
         return f'<td class="num">{escape(value)}</td>'
     return f"<td>{escape(value)}</td>"
 
+
 def _categories_text(value: Any) -> str:
     """Return "basic 41.0%, pro 30.0%" from the JSON text of top categories."""
     text = as_text(value)
@@ -343,6 +356,7 @@ def _categories_text(value: Any) -> str:
         return ", ".join(f"{as_text(e['value'])} {float(e['share']):.1%}" for e in entries)
     except (ValueError, TypeError, KeyError):
         return text
+
 
 def _kwargs_text(value: Any) -> str:
     """Return the settings of an expectation as "name=value, ..." (column and ids left out)."""
@@ -355,6 +369,7 @@ def _kwargs_text(value: Any) -> str:
         return as_text(value)
     shown = {k: v for k, v in sorted(value.items()) if k not in _HIDDEN_KWARGS}
     return ", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in shown.items())
+
 
 def _as_list(value: Any) -> list[Any]:
     """Return unexpected values as a list (from a list, an array, JSON text or a scalar)."""
@@ -374,6 +389,7 @@ def _as_list(value: Any) -> list[Any]:
         return [value] if text else []
     return [value]
 
+
 def _unique(values: Iterable[Any]) -> list[Any]:
     """Return values in order without repeats (compared as display text)."""
     seen: set[str] = set()
@@ -384,6 +400,7 @@ def _unique(values: Iterable[Any]) -> list[Any]:
             seen.add(text)
             unique.append(value)
     return unique
+
 
 def _anchor(name: str) -> str:
     """Return an id attribute value for a suite's section."""

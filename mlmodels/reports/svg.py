@@ -29,6 +29,7 @@ PALETTE = ("#0969da", "#bc4c00", "#1a7f37", "#8250df", "#cf222e", "#6e7781")
 
 CHAR_PX = 7.5  # a generous average glyph width of 12px system-ui text, to size label margins
 
+
 @dataclass
 class Series:
     """One line of a chart: (x, y, tooltip) points, a colour and a style."""
@@ -40,6 +41,7 @@ class Series:
     markers: bool = False
     width: float = 2.0
 
+
 @dataclass
 class Ref:
     """A horizontal dashed reference line."""
@@ -47,6 +49,7 @@ class Ref:
     y: float
     label: str
     colour: str
+
 
 @dataclass
 class Axis:
@@ -56,6 +59,7 @@ class Axis:
     lo: float
     hi: float
     ticks: list[tuple[float, str]]
+
 
 @dataclass
 class Frame:
@@ -112,6 +116,7 @@ class Frame:
                          f'transform="rotate(-90 14 {mid:.1f})">{escape(self.y.label)}</text>')
         return parts
 
+
 def line_chart(
     title: str,
     series: Sequence[Series],
@@ -146,6 +151,7 @@ def line_chart(
     parts.append("</svg>")
     return f'<figure class="chart">{"".join(parts)}{legend_html(legend)}</figure>'
 
+
 def _polyline(frame: Frame, series: Series) -> str:
     """Return a series as an SVG polyline, with titled markers when asked for."""
     if not series.points:
@@ -162,6 +168,7 @@ def _polyline(frame: Frame, series: Series) -> str:
                   for x, y, tip in series.points]
     return "".join(parts)
 
+
 def dated_chart(
     title: str, series: list[Series], refs: list[Ref], dates: pd.Series
 ) -> str:
@@ -171,6 +178,7 @@ def dated_chart(
         return f'<p class="na">{escape(NOT_AVAILABLE)}: no values to chart.</p>'
     x = date_axis(sorted_unique(dates))
     return line_chart(title, series, x, value_axis("", ys), refs=refs, rotate_x=True, width=760)
+
 
 def dated_points(rows: pd.DataFrame, as_of: str, metric: str) -> list[tuple[float, float, str]]:
     """Return (day, value, tooltip) points of one metric over as_of dates."""
@@ -182,6 +190,7 @@ def dated_points(rows: pd.DataFrame, as_of: str, metric: str) -> list[tuple[floa
             where = f" ({as_text(period)})" if as_text(period) else ""
             points.append((day_number(date), number, f"{when_text(date)}{where}: {number_text(number)}"))
     return points
+
 
 def bar_chart(bars: list[tuple[str, float, float]]) -> str:
     """Return horizontal bars (label, value, std) around a zero line, largest first."""
@@ -223,6 +232,7 @@ def bar_chart(bars: list[tuple[str, float, float]]) -> str:
                  "importance (drop in the selection metric)</text></svg>")
     return f'<figure class="chart">{"".join(parts)}</figure>'
 
+
 def legend_html(items: Sequence[tuple[str, str, bool]]) -> str:
     """Return an HTML legend of (label, colour, dashed) line swatches."""
     spans = "".join(
@@ -230,11 +240,13 @@ def legend_html(items: Sequence[tuple[str, str, bool]]) -> str:
         f"{escape(label)}</span>" for label, colour, dashed in items)
     return f'<figcaption class="legend">{spans}</figcaption>' if spans else ""
 
+
 def svg_open(width: int, height: int, label: str) -> str:
     """Return an opening svg tag of a fixed size with an accessible name."""
     # Inline SVG in HTML needs no xmlns; leaving it out keeps the page free of any URL.
     return (f'<svg width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}">')
+
 
 def value_axis(label: str, values: Sequence[float], snap: bool = True) -> Axis:
     """Return an axis over values, widened to round tick values when ``snap``."""
@@ -251,6 +263,7 @@ def value_axis(label: str, values: Sequence[float], snap: bool = True) -> Axis:
         return Axis(label, lo, hi, [t for t in ticks if lo <= t[0] <= hi])
     return Axis(label, min(lo, ticks[0][0]), max(hi, ticks[-1][0]), ticks)
 
+
 def tick_marks(lo: float, hi: float, count: int = 5) -> list[tuple[float, str]]:
     """Return round tick values covering [lo, hi] (steps of 1, 2 or 5 times a power of ten)."""
     raw = (hi - lo) / count
@@ -260,6 +273,7 @@ def tick_marks(lo: float, hi: float, count: int = 5) -> list[tuple[float, str]]:
     decimals = max(0, -math.floor(math.log10(step) + 1e-9))
     return [(k * step, f"{k * step:.{decimals}f}") for k in range(first, last + 1)]
 
+
 def date_axis(dates: list[Any]) -> Axis:
     """Return an x axis over dates (in days), padded by half a gap, with thinned date ticks."""
     days = [day_number(d) for d in dates]
@@ -268,6 +282,7 @@ def date_axis(dates: list[Any]) -> Axis:
     keep = thinned_indices(len(dates), 14)
     ticks = [(days[i], when_text(dates[i])) for i in keep]
     return Axis("", min(days) - pad, max(days) + pad, ticks)
+
 
 def day_number(value: Any) -> float:
     """Return a date as days since the epoch (a plain number as is)."""

@@ -3,10 +3,4 @@ from mlmodels import workflow
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
-    # Wait for the gates: when one fails, dbt skips this model.
-    gates = [dbt.ref("ml_churn__preflight"), dbt.ref("dq_feat_customer__as_of"), dbt.ref("dq_ml_churn__training_set")]
-    # The retrain signal of the previous build: read, not ref'd (it is downstream).
-    signal = workflow.previous_table(session, dbt.this, "ml_churn__retrain_signal")
-    meta = dbt.config.meta_get("mlmodels")
-    return workflow.train(dbt.ref("ml_churn__training_set"), meta, signal=signal, gates=gates)
+    return workflow.train_node(dbt, session, dbt.config.meta_get("mlmodels"), dbt.ref("ml_churn__training_set"), gates=[dbt.ref("ml_churn__preflight"), dbt.ref("dq_feat_customer__as_of"), dbt.ref("dq_ml_churn__training_set")])

@@ -3,6 +3,4 @@ from mlmodels import workflow
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
-    meta = dbt.config.meta_get("mlmodels")
-    return workflow.export({"ml_spend__predictions": dbt.ref("ml_spend__predictions"), "ml_spend__feature_drift": dbt.ref("ml_spend__feature_drift"), "ml_spend__prediction_drift": dbt.ref("ml_spend__prediction_drift"), "ml_spend__realised_performance": dbt.ref("ml_spend__realised_performance"), "ml_spend__retrain_signal": dbt.ref("ml_spend__retrain_signal")}, meta)
+    return workflow.export({"ml_spend__predictions": dbt.ref("ml_spend__predictions"), "ml_spend__feature_drift": dbt.ref("ml_spend__feature_drift"), "ml_spend__prediction_drift": dbt.ref("ml_spend__prediction_drift"), "ml_spend__realised_performance": dbt.ref("ml_spend__realised_performance"), "ml_spend__retrain_signal": dbt.ref("ml_spend__retrain_signal")}, dbt.config.meta_get("mlmodels"))

@@ -3,10 +3,4 @@ from mlmodels import workflow
 
 
 def model(dbt, session):
-    dbt.config(materialized="incremental")
-    # Wait for the gates: when one fails, dbt skips this model.
-    gates = [dbt.ref("ml_spend__preflight"), dbt.ref("dq_feat_customer__as_of"), dbt.ref("dq_ml_spend__training_set")]  # noqa: F841
-    # What earlier runs scored (backfill scores only the as_ofs missing here).
-    held = session.sql(f"select * from {dbt.this}") if dbt.is_incremental else None
-    meta = dbt.config.meta_get("mlmodels")
-    return workflow.score(dbt.ref("ml_spend__training_set"), dbt.ref("ml_spend__train"), meta, already_scored=held)
+    return workflow.score_node(dbt, session, dbt.config.meta_get("mlmodels"), dbt.ref("ml_spend__training_set"), dbt.ref("ml_spend__train"), gates=[dbt.ref("ml_spend__preflight"), dbt.ref("dq_feat_customer__as_of"), dbt.ref("dq_ml_spend__training_set")])

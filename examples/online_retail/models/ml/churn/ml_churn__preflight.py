@@ -3,6 +3,4 @@ from mlmodels import workflow
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
-    meta = dbt.config.meta_get("mlmodels")
-    return workflow.preflight(dbt.ref("ml_churn__training_set"), meta)
+    return workflow.preflight(dbt.ref("ml_churn__training_set"), dbt.config.meta_get("mlmodels"))
