@@ -37,7 +37,9 @@ LABEL_SABOTAGE = {
 }
 SPLIT_SABOTAGE = {
     "no embargo": (
-        "models/ml/churn/ml_churn__training_set.sql", "embargo_days=none", "embargo_days=0"),
+        # the training set reads its embargo from the spec (mlmodels.model_spec)
+        "ml/churn.yml", "split: {valid_periods: 3, test_periods: 3}",
+        "split: {valid_periods: 3, test_periods: 3, embargo_days: 0}"),
 }
 
 

@@ -5,8 +5,10 @@
 
     At parse time (execute is false) nothing can be read yet; a placeholder of the same shape
     lets the macros render, and the ref() below records the dependency on ml_model_specs. -#}
-{% macro model_spec(model_name) -%}
-    {%- set relation = ref('ml_model_specs') -%}
+{% macro model_spec(model_name, relation=none) -%}
+    {#- A test passes the table's relation instead: a ref would attach it to ml_model_specs too,
+        and dbt would run it whenever ml_model_specs is selected, before its model exists. -#}
+    {%- set relation = relation if relation is not none else ref('ml_model_specs') -%}
     {%- if not execute -%}
         {{ return(mlmodels.placeholder_spec(model_name)) }}
     {%- endif -%}
