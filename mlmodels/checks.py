@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from mlmodels.engine import table
 from mlmodels.learn.splits import SplitError, time_ordered_folds
 from mlmodels.serve import registry
 from mlmodels.spec.specs import ModelSpec, SpecError
@@ -30,6 +31,7 @@ def preflight(relation: Any, spec: ModelSpec) -> list[dict[str, Any]]:
     PreflightError
         Listing every failed check, when any failed.
     """
+    relation = table(relation)
     results = [_signing_key(spec)]
     columns = list(relation.columns)
     missing = [c for c in _required(spec) if c not in columns]
@@ -86,7 +88,7 @@ def _resolve(spec: ModelSpec, columns: list[str]) -> tuple[ModelSpec | None, dic
 
 
 def _types(spec: ModelSpec, relation: Any) -> dict[str, Any]:
-    types = dict(zip(relation.columns, (str(t).upper() for t in relation.types), strict=True))
+    types = dict(zip(relation.columns, relation.types, strict=True))
     text = [c for c in spec.numeric if types[c].startswith(TEXT_TYPES)]
     if text:
         return _failed(spec, "feature_types", f"feature(s) {text} are listed under "
@@ -123,7 +125,8 @@ def _labels(spec: ModelSpec, relation: Any) -> dict[str, Any]:
 
 def _splits(spec: ModelSpec, relation: Any) -> dict[str, Any]:
     found = dict(relation.filter(f"{spec.split_column} in ('train', 'valid', 'test')")
-                 .aggregate(f"{spec.split_column}, count(distinct {spec.as_of})").fetchall())
+                 .aggregate(f"{spec.split_column}, count(distinct {spec.as_of})",
+                            group_by=spec.split_column).fetchall())
     empty = [s for s in SPLITS if not found.get(s)]
     if empty:
         counts = found or "no mature as_of"
@@ -133,8 +136,7 @@ def _splits(spec: ModelSpec, relation: Any) -> dict[str, Any]:
                        "use a finer as_of cadence, or fewer periods")
     if spec.cv_folds == 0:
         return _passed(spec, "splits", f"as_of dates per split: {found}; no CV (cv_folds: 0)")
-    dates = [r[0] for r in relation.filter(f"{spec.split_column} = 'train'")
-             .project(spec.as_of).distinct().fetchall()]
+    dates = relation.filter(f"{spec.split_column} = 'train'").distinct_values(spec.as_of)
     embargo = spec.embargo_days
     if embargo is None:
         embargo = spec.label.horizon_days if spec.label else 0

@@ -1,8 +1,9 @@
 """The entry points dbt Python models call: each one line of a model file.
 
-A model passes its relations (DuckDB relations from ``dbt.ref``) and its ``meta`` config:
-``spec`` (the spec file), ``store`` (the registry and artifact store's folder) and, for
-training, ``pin`` (a version to pin as champion, from the ``champion_pins`` var).
+A model passes its relations (``dbt.ref``: DuckDB relations on dbt-duckdb, DataFrames on
+dbt-spark; see :mod:`mlmodels.engine`) and its ``meta`` config: ``spec`` (the spec file),
+``store`` (the registry and artifact store's folder) and, for training, ``pin`` (a version to
+pin as champion, from the ``champion_pins`` var).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from mlmodels.engine import Table, read_table, table
 from mlmodels.files import write_atomic
 from mlmodels.learn import training
 from mlmodels.serve import mirror, promotion, scoring
@@ -24,13 +26,12 @@ CADENCES = {"day": pd.DateOffset(days=1), "week": pd.DateOffset(weeks=1),
             "month": pd.DateOffset(months=1)}
 
 
-def without(rows: Any, quarantined: list[Any] | None, spec: specs.ModelSpec) -> Any:
+def without(rows: Any, quarantined: list[Any] | None, spec: specs.ModelSpec) -> Table:
     """Return the rows minus those the gates quarantined (matched on entity and as_of)."""
     keys = [spec.entity_key, *([spec.as_of] if spec.as_of else [])]
-    condition = " and ".join(f"rows_in.{k} = quarantined.{k}" for k in keys)
-    for table in quarantined or []:
-        rows = rows.set_alias("rows_in").join(table.set_alias("quarantined"), condition,
-                                              how="anti")
+    rows = table(rows)
+    for held in quarantined or []:
+        rows = rows.anti_join(table(held), keys)
     return rows
 
 
@@ -49,7 +50,7 @@ def train(
     quarantined
         Rows the gates quarantined (not trained on), or None.
     signal
-        The model's retrain signal table from the previous build (see :func:`previous_table`),
+        The model's retrain signal table from the previous build (see :func:`mlmodels.engine.read_table`),
         or None. Only a spec with ``monitoring.retrain_on_signal`` reads it.
     gates
         The gates this model waits for (the train model's ``gates`` list), or None. Their
@@ -65,7 +66,8 @@ def train(
     rows = training.rows_with_rule(without(training_set, quarantined, spec), spec)
     latest = None
     if signal is not None and spec.as_of:
-        found = signal.order(f"{spec.as_of} desc").limit(1).df().to_dict(orient="records")
+        found = table(signal).order(f"{spec.as_of} desc").limit(1).df().to_dict(
+            orient="records")
         latest = found[0] if found else None
     return promotion.train_and_register(rows, spec, meta["store"], meta.get("pin") or None,
                                         latest, warnings=failed_warnings(gates))
@@ -86,7 +88,7 @@ def train_node(dbt: Any, session: Any, meta: dict[str, Any], training_set: Any,
         The refs of the model file: dbt orders the build by them, so they stay in the file.
     """
     # The retrain signal of the previous build: read, not ref'd (it is downstream).
-    signal = previous_table(session, dbt.this, f"ml_{Path(meta['spec']).stem}__retrain_signal")
+    signal = read_table(session, dbt.this, f"ml_{Path(meta['spec']).stem}__retrain_signal")
     return train(training_set, meta, quarantined=quarantined, signal=signal, gates=gates)
 
 
@@ -109,10 +111,10 @@ def failed_warnings(gates: list[Any] | None) -> pd.DataFrame | None:
     are left out.
     """
     found = []
-    for relation in gates or []:
+    for relation in map(table, gates or []):
         if {"expectation", "success", "severity", "as_of"} <= set(relation.columns):
             found.append(relation.filter("not success and severity = 'warn'")
-                         .select("expectation", "column_name", "as_of").df())
+                         .project("expectation, column_name, as_of").df())
     return pd.concat(found, ignore_index=True) if found else None
 
 
@@ -139,20 +141,7 @@ def preflight(training_set: Any, meta: dict[str, Any]) -> pd.DataFrame:
     from mlmodels import checks
 
     spec = specs.load(meta["spec"])
-    return pd.DataFrame(checks.preflight(training_set, spec))
-
-
-def previous_table(session: Any, this: Any, name: str) -> Any:
-    """Return the table ``name`` beside the running model (``dbt.this``), or None if absent.
-
-    For a model to read what a downstream model wrote in the previous build (the train step reads
-    the retrain signal) without a ``ref``, which would be a dependency cycle.
-    """
-    found = session.sql(
-        "select count(*) from information_schema.tables "
-        f"where table_catalog = '{this.database}' and table_schema = '{this.schema}' "
-        f"and table_name = '{name}'").fetchall()[0][0]
-    return session.sql(f'select * from "{this.database}"."{this.schema}"."{name}"') if found else None
+    return pd.DataFrame(checks.preflight(table(training_set), spec))
 
 
 def score(
@@ -202,14 +191,15 @@ def score(
             f"model '{spec.name}': no rows to score at {spec.as_of} {as_of!r}; the score split "
             f"holds {dates or 'no rows'}"
         )
-    registry_rows = registered.df()
+    registry_rows = table(registered).df()
     if not has_champion(registry_rows, spec):
         return no_scores(rows, spec)
     scorers = scoring.registered_scorers(registry_rows, spec)
     wanted = {as_of}
     champion = scorers[0]
     if spec.monitoring.backfill and champion.trained_through is not None:
-        held = set(as_of_dates(already_scored, spec.as_of)) if already_scored is not None else set()
+        held = (set(as_of_dates(table(already_scored), spec.as_of))
+                if already_scored is not None else set())
         after = rows.filter(f"{spec.as_of} > date '{champion.trained_through.date()}'")
         wanted |= set(as_of_dates(after, spec.as_of)) - held
     low, high = meta.get("rescore_from"), meta.get("rescore_to")
@@ -219,8 +209,24 @@ def score(
         wanted |= {d for d in as_of_dates(rows, spec.as_of) if str(low) <= d <= str(high)}
     listed = ", ".join(f"date '{d}'" for d in sorted(wanted))
     rows = rows.filter(f"{spec.as_of} in ({listed})").order(spec.as_of)
-    return scoring.score_registered(scorers, rows.to_arrow_reader(scoring.BATCH_ROWS), spec,
-                                    live_as_of=as_of)
+    return score_rows(rows, scorers, spec, live_as_of=as_of)
+
+
+def score_rows(rows: Table, scorers: list[scoring.Scorer], spec: specs.ModelSpec,
+               live_as_of: Any = None) -> Any:
+    """Score ``rows`` with every scorer, batch by batch, where the engine keeps the rows.
+
+    On DuckDB the batches stream through this process; on Spark the scorers run on the workers
+    (see :meth:`mlmodels.engine.Table.map_batches`), each artifact verified again there.
+    """
+    from datetime import UTC, datetime
+
+    schema = scoring.output_schema(spec, rows.arrow_schema())
+    scored_at = datetime.now(UTC).replace(tzinfo=None)
+    return rows.map_batches(
+        lambda batches: scoring.score_registered(scorers, batches, spec, live_as_of=live_as_of,
+                                                 scored_at=scored_at),
+        schema, scoring.BATCH_ROWS)
 
 
 def has_champion(registry_rows: pd.DataFrame, spec: specs.ModelSpec) -> bool:
@@ -237,10 +243,11 @@ def has_champion(registry_rows: pd.DataFrame, spec: specs.ModelSpec) -> bool:
     return False
 
 
-def no_scores(rows: Any, spec: specs.ModelSpec) -> pa.RecordBatchReader:
-    """Return an empty scores stream with the scores table's columns."""
-    schema = scoring.output_schema(spec, rows.limit(0).to_arrow_table().schema)
-    return pa.RecordBatchReader.from_batches(schema, [])
+def no_scores(rows: Table, spec: specs.ModelSpec) -> Any:
+    """Return no scores, with the scores table's columns."""
+    schema = scoring.output_schema(spec, rows.arrow_schema())
+    return rows.limit(0).map_batches(lambda _: pa.RecordBatchReader.from_batches(schema, []),
+                                     schema)
 
 
 def score_snapshot(
@@ -268,11 +275,10 @@ def score_snapshot(
         if spec.snapshot.score_where:
             where += f" or ({spec.snapshot.score_where})"
         rows = rows.filter(where)
-    registry_rows = registered.df()
+    registry_rows = table(registered).df()
     if not has_champion(registry_rows, spec):
         return no_scores(rows, spec)
-    scorers = scoring.registered_scorers(registry_rows, spec)
-    return scoring.score_registered(scorers, rows.to_arrow_reader(scoring.BATCH_ROWS), spec)
+    return score_rows(rows, scoring.registered_scorers(registry_rows, spec), spec)
 
 
 def snapshot_day(value: Any, spec: specs.ModelSpec) -> str:
@@ -290,23 +296,23 @@ def snapshot_day(value: Any, spec: specs.ModelSpec) -> str:
 
 def as_of_dates(relation: Any, column: str) -> list[str]:
     """Return the distinct dates of a relation's as_of column, sorted, as ``YYYY-MM-DD``."""
-    return sorted(str(r[0])[:10] for r in relation.project(column).distinct().fetchall())
+    return sorted(str(value)[:10] for value in table(relation).distinct_values(column))
 
 
-def evaluation(registry_table: Any, table: str) -> pd.DataFrame:
+def evaluation(registry_table: Any, name: str) -> pd.DataFrame:
     """Return one evaluation table (see ``mirror.EVALUATION_TABLES``) of every version."""
-    return mirror.evaluation_table(registry_table.df(), table)
+    return mirror.evaluation_table(table(registry_table).df(), name)
 
 
 def status_history(registry_table: Any, meta: dict[str, Any]) -> pd.DataFrame:
     """Return every status change of every registered model."""
-    names = [row[0] for row in registry_table.project("model_name").distinct().fetchall()]
+    names = table(registry_table).distinct_values("model_name")
     return mirror.status_history(meta["store"], names)
 
 
 def reference_bins(registry_table: Any) -> pd.DataFrame:
     """Return the reference bins of every registered version."""
-    return mirror.reference_bins(registry_table.df())
+    return mirror.reference_bins(table(registry_table).df())
 
 
 def gate(relation: Any, meta: dict[str, Any]) -> pd.DataFrame:
@@ -330,6 +336,7 @@ def gate(relation: Any, meta: dict[str, Any]) -> pd.DataFrame:
     from mlmodels.quality import validation
     from mlmodels.reports import quality_page
 
+    relation = table(relation)
     suite = validation.load_suite(meta["suite"])
     column, row_filter = suite.meta.get("partition_column"), suite.meta.get("row_filter")
     if column:
@@ -360,8 +367,10 @@ def expected_partitions(
         return None
     if cadence not in CADENCES:
         raise ValueError(f"suite meta cadence must be one of {sorted(CADENCES)}, got {cadence!r}")
-    rows = relation.filter(row_filter) if row_filter else relation
-    low, high = rows.aggregate(f"min({column}), max({column})").fetchall()[0]
+    rows = table(relation)
+    rows = rows.filter(row_filter) if row_filter else rows
+    low, high = rows.aggregate(f"min({rows.quote(column)}), max({rows.quote(column)})"
+                               ).fetchall()[0]
     if low is None:
         return []
     # first + k steps, as the as_of_dates macro counts them (not month starts: as_of_start may be
@@ -380,6 +389,7 @@ def quarantined(relation: Any, meta: dict[str, Any], specs: Any = None) -> pd.Da
     """
     from mlmodels.quality import validation
 
+    relation = table(relation)
     suite = validation.load_suite(meta["suite"])
     row_filter = suite.meta.get("row_filter")
     rows = (relation.filter(row_filter) if row_filter else relation).df()
@@ -398,15 +408,16 @@ def profile(relation: Any, meta: dict[str, Any], specs: Any = None) -> pd.DataFr
     """
     from mlmodels.quality import profiling
 
+    relation = table(relation)
     limit = int(meta.get("sample_rows", 500_000))
-    total = relation.aggregate("count(*)").fetchall()[0][0]
-    sample = relation if total <= limit else relation.query(
-        "rel", f"select * from rel using sample {limit} rows (reservoir, 42)")
+    total = relation.count()
+    sample = relation if total <= limit else relation.sample(limit, seed=42)
     keys, label = spec_table.mart_keys(specs, meta.get("mart"), meta)
     result = profiling.profile(sample.df(), label=label, key=keys or None)
     if keys and total > limit:
         # Exact over all rows, like the profile's own count: rows whose key occurs more than once.
-        repeated = relation.aggregate(f"count(*) as n, {', '.join(keys)}").filter("n > 1")
+        listed = ", ".join(map(relation.quote, keys))
+        repeated = relation.aggregate(f"count(*) as n, {listed}", group_by=listed).filter("n > 1")
         duplicates = repeated.aggregate("coalesce(sum(n), 0)").fetchall()[0][0]
         result.loc[result.column == "__rows__", "note"] = (
             f"duplicate rows on {keys}: {duplicates} (exact; statistics from a sample of "
@@ -431,10 +442,10 @@ def export(relations: dict[str, Any], meta: dict[str, Any]) -> pd.DataFrame:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, relation in relations.items():
-        final = folder / f"{name}.parquet"
+        final, relation = folder / f"{name}.parquet", table(relation)
         write_atomic(final, lambda path, relation=relation: relation.write_parquet(str(path)),
                      mode=0o644)
-        rows = relation.aggregate("count(*)").fetchall()[0][0]
+        rows = relation.count()
         written.append({"table_name": name, "path": str(final), "rows": rows,
                         "exported_at": datetime.now(UTC).replace(tzinfo=None)})
     return pd.DataFrame(written)

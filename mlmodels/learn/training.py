@@ -51,6 +51,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline
 
 import mlmodels
+from mlmodels.engine import table
 from mlmodels.learn import drift, evaluation, parallel
 from mlmodels.learn.pipelines import NonNegativeRegressor, build_pipeline, feature_frame
 from mlmodels.learn.splits import TimeOrderedSplit, stratified_random_split
@@ -122,6 +123,7 @@ def rows_with_rule(relation: Any, spec: ModelSpec) -> pd.DataFrame:
     SpecError
         If the rule is not a valid SQL expression over the training set.
     """
+    relation = table(relation)
     if not spec.is_snapshot:
         if spec.split_column not in relation.columns:
             raise TrainingDataError(

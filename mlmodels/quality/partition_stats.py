@@ -17,6 +17,7 @@ This module builds SQL text only; it imports neither DuckDB nor GX.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,7 +89,8 @@ def _bounds_usable(kwargs: dict) -> bool:
     return _number(low) and _number(high) and (low is not None or high is not None) and flags
 
 
-def statistic(index: int, expectation: dict, column_types: dict[str, str]) -> Statistic | None:
+def statistic(index: int, expectation: dict, column_types: dict[str, str],
+              quote: Callable[[str], str] = quote) -> Statistic | None:
     """Return the SQL form of one partition-level expectation, or None to leave it to GX.
 
     Parameters
@@ -99,6 +101,8 @@ def statistic(index: int, expectation: dict, column_types: dict[str, str]) -> St
         A suite entry (``type``, ``kwargs``).
     column_types
         The relation's column names and SQL type names.
+    quote
+        Quotes the column's name for the engine's SQL (``mlmodels.engine.Table.quote``).
     """
     type_, kwargs = expectation["type"], dict(expectation["kwargs"])
     kwargs.pop("catch_exceptions", None)
@@ -127,7 +131,8 @@ def statistic(index: int, expectation: dict, column_types: dict[str, str]) -> St
 def _plain(index: int, sql: str, kwargs: dict) -> Statistic:
     """Return a statistic that is one aggregate, checked against between-kwargs."""
     name = f"stat_{index}"
-    return Statistic(index, ((name, sql),), ((name, quote(name)),), (_between(name, kwargs),))
+    # Names made here are plain identifiers: they need no quoting on any engine.
+    return Statistic(index, ((name, sql),), ((name, name),), (_between(name, kwargs),))
 
 
 def _quantiles(index: int, x: str, ranges: Any) -> Statistic | None:
@@ -148,27 +153,34 @@ def _quantiles(index: int, x: str, ranges: Any) -> Statistic | None:
     return Statistic(index, (), (), tuple(checks), tuple(quantiles), x)
 
 
-def quantile_query(statistic: Statistic, partition_column: str) -> str:
-    """Return SQL over the relation ``rel``: one row per partition with its quantiles.
+def quantile_query(statistic: Statistic, partition_column: str,
+                   quote: Callable[[str], str] = quote) -> str:
+    """Return SQL over the relation ``{rel}``: one row per partition with its quantiles.
 
     Each quantile is the value at index round-half-even(q * (n - 1)) of the partition's sorted
     non-null values (numpy's "nearest", which GX's pandas engine uses). pandas hands numpy
-    q * 100, which numpy divides by 100 again: that double is used here too.
+    q * 100, which numpy divides by 100 again: that double is used here too. The rounding is
+    spelled out (floor, then up past a half, or at a half to the even side): DuckDB's
+    ``round_even`` and Spark's ``bround`` have no common name.
     """
     assert statistic.quantiles is not None and statistic.value is not None
-    picks = ", ".join(
-        f"max(v) filter (where i = cast(round_even({(q * 100) / 100!r} * (n - 1), 0) as bigint)) "
-        f"as {quote(name)}"
-        for q, name in zip(statistic.quantiles, statistic.names, strict=True))
+    picks = []
+    for q, name in zip(statistic.quantiles, statistic.names, strict=True):
+        x = f"({(q * 100) / 100!r} * (n - 1))"
+        nearest = (f"floor({x}) + case when {x} - floor({x}) > 0.5 or ({x} - floor({x}) = 0.5 "
+                   f"and mod(cast(floor({x}) as bigint), 2) = 1) then 1 else 0 end")
+        picks.append(f"max(v) filter (where i = cast({nearest} as bigint)) as {name}")
+    partition = quote(partition_column)
     return (
-        f"select mlmodels_partition, {picks} from ("
-        f"select {quote(partition_column)} as mlmodels_partition, {statistic.value} as v, "
-        f"row_number() over (partition by {quote(partition_column)} order by {statistic.value}) "
-        f"- 1 as i, count(*) over (partition by {quote(partition_column)}) as n "
-        f"from rel where {statistic.value} is not null) group by mlmodels_partition"
+        f"select mlmodels_partition, {', '.join(picks)} from ("
+        f"select {partition} as mlmodels_partition, {statistic.value} as v, "
+        f"row_number() over (partition by {partition} order by {statistic.value}) "
+        f"- 1 as i, count(*) over (partition by {partition}) as n "
+        f"from {{rel}} where {statistic.value} is not null) as ranked "
+        "group by mlmodels_partition"
     )
 
 
 def select_list(pairs: list[tuple[str, str]]) -> str:
-    """Return ``sql as "name", ...`` for (name, SQL) pairs."""
-    return ", ".join(f"{sql} as {quote(name)}" for name, sql in pairs)
+    """Return ``sql as name, ...`` for (name, SQL) pairs (names made here, unquoted)."""
+    return ", ".join(f"{sql} as {name}" for name, sql in pairs)

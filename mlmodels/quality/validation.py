@@ -25,16 +25,14 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from mlmodels.engine import table
 from mlmodels.quality import partition_stats
-from mlmodels.sql import quote
-
-if TYPE_CHECKING:
-    import duckdb
+from mlmodels.sql import literal
 
 SEVERITIES = ("error", "warn")
 RESULT_COLUMNS = [
@@ -448,7 +446,7 @@ PARTITION_LEVEL = {
 
 
 def validate_chunked(
-    relation: duckdb.DuckDBPyRelation,
+    relation: Any,
     suite: Suite,
     partition_column: str,
     expected: list | None = None,
@@ -473,22 +471,23 @@ def validate_chunked(
         ``RESULT_COLUMNS``: table-level rows have ``partition`` None; partition-level rows carry
         the partition as ISO text, in suite order within each partition.
     """
+    relation = table(relation)
     if row_filter:
         relation = relation.filter(row_filter)
-    import duckdb
-
     run_at = _utc_naive(run_at)
     table_part = [e for e in suite.expectations if e["type"] not in PARTITION_LEVEL]
     partition_part = [e for e in suite.expectations if e["type"] in PARTITION_LEVEL]
-    types = dict(zip(relation.columns, map(str, relation.types), strict=True))
+    types = dict(zip(relation.columns, relation.types, strict=True))
     statistics = [stat for index, expectation in enumerate(partition_part)
-                  if (stat := partition_stats.statistic(index, expectation, types))]
+                  if (stat := partition_stats.statistic(index, expectation, types,
+                                                        relation.quote))]
     in_sql = {stat.index for stat in statistics}
     in_gx = [index for index in range(len(partition_part)) if index not in in_sql]
     check_table = _validator(replace(suite, expectations=tuple(table_part))) if table_part else None
     check_partition = (_validator(replace(suite, expectations=tuple(
         partition_part[index] for index in in_gx))) if in_gx else None)
-    counts = relation.aggregate(f"{quote(partition_column)}, count(*)").fetchall()
+    partition = relation.quote(partition_column)
+    counts = relation.aggregate(f"{partition}, count(*)", group_by=partition).fetchall()
     present = {_label(value): value for value, _ in counts}
     wanted = sorted({_label(value) for value in expected or []} - set(present),
                     key=lambda text: text or "")
@@ -510,15 +509,13 @@ def validate_chunked(
         for label, index, row in checked:
             by_partition[label][index] = row
 
-    column = duckdb.ColumnExpression(partition_column)
     table_rows: list[list[dict]] = []
     for chunk in chunks if check_table or check_partition else []:
-        values = [v for v in chunk if v is not None]
-        condition = column.isin(*[duckdb.ConstantExpression(v) for v in values]) if values \
-            else None
+        values = [literal(v) for v in chunk if v is not None]
+        conditions = [f"{partition} in ({', '.join(values)})"] if values else []
         if None in chunk:
-            condition = column.isnull() if condition is None else condition | column.isnull()
-        frame = relation.filter(condition).df()
+            conditions.append(f"{partition} is null")
+        frame = relation.filter(" or ".join(conditions)).df()
         if check_table:
             table_rows.append(check_table(frame, None, run_at))
         if check_partition:
@@ -543,7 +540,7 @@ def validate_chunked(
 
 
 def _check_statistics(
-    relation: duckdb.DuckDBPyRelation,
+    relation: Any,
     suite_name: str,
     partition_column: str,
     expectations: list[dict],
@@ -560,16 +557,17 @@ def _check_statistics(
         [("mlmodels_rows", "count(*)")] + [pair for s in statistics for pair in s.aggregates])
     columns = partition_stats.select_list(
         [("mlmodels_rows", "mlmodels_rows")] + [pair for s in statistics for pair in s.columns])
-    grouped = relation.aggregate(
-        f"{quote(partition_column)} as mlmodels_partition, {aggregates}",
-        quote(partition_column))
+    partition = relation.quote(partition_column)
+    grouped = relation.aggregate(f"{partition} as mlmodels_partition, {aggregates}",
+                                 group_by=partition)
     present = grouped.project(f"mlmodels_partition, {columns}").df()
     present["mlmodels_partition"] = [_label(v) for v in present["mlmodels_partition"].astype(object)]
     empty = relation.limit(0).aggregate(aggregates).project(columns).df()
     for stat in statistics:
         if stat.quantiles is None:
             continue
-        ranked = relation.query("rel", partition_stats.quantile_query(stat, partition_column)).df()
+        ranked = relation.query(partition_stats.quantile_query(stat, partition_column,
+                                                               relation.quote)).df()
         labels = [_label(v) for v in ranked["mlmodels_partition"].astype(object)]
         for name in stat.names:
             by_label = dict(zip(labels, ranked[name].astype(object), strict=True))

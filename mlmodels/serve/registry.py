@@ -198,6 +198,15 @@ def load_verified(row: dict[str, Any]) -> Pipeline:
     LibraryMismatchError
         If the library versions differ and the mismatch is not allowed.
     """
+    return joblib.load(io.BytesIO(verified_bytes(row)))
+
+
+def verified_bytes(row: dict[str, Any]) -> bytes:
+    """Return a registered version's artifact bytes after :func:`load_verified`'s checks.
+
+    A process with no access to the store (a Spark worker) gets these bytes with the scorer, and
+    :func:`load_shipped` checks them again where they are unpickled.
+    """
     version, path = row["model_version"], row["artifact_uri"]
     expected = row.get("artifact_signature")
     if not isinstance(expected, str) or not expected:
@@ -208,7 +217,28 @@ def load_verified(row: dict[str, Any]) -> Pipeline:
         raise ArtifactError(f"model version {version}: artifact {path} has a signature that does "
                             "not match the signing key; refusing to load it")
     check_libraries(row)
-    return load_pipeline(path, row["artifact_sha256"], version)
+    return _read_checked(path, row["artifact_sha256"], version)
+
+
+def load_shipped(data: bytes, row: dict[str, Any]) -> Pipeline:
+    """Load artifact bytes that :func:`verified_bytes` returned on another machine.
+
+    The sha256 the registry signed and the library versions are checked again here, before
+    unpickling: bytes damaged in transit, or a worker with another scikit-learn, are refused.
+    """
+    _check_sha256(data, row["artifact_sha256"], row["model_version"], row["artifact_uri"])
+    check_libraries(row)
+    return joblib.load(io.BytesIO(data))
+
+
+def _check_sha256(data: bytes, expected: str, model_version: str, where: Any) -> None:
+    """Refuse bytes whose sha256 is not the registry's."""
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise ArtifactError(
+            f"model version {model_version}: artifact {where} has sha256 {actual}, but the "
+            f"registry recorded {expected}; refusing to load it"
+        )
 
 
 def check_libraries(row: dict[str, Any]) -> None:
@@ -235,18 +265,18 @@ def load_pipeline(artifact_uri: str | Path, expected_sha256: str, model_version:
     ArtifactError
         If the file is missing or its sha256 differs; nothing is unpickled in that case.
     """
+    return joblib.load(io.BytesIO(_read_checked(artifact_uri, expected_sha256, model_version)))
+
+
+def _read_checked(artifact_uri: str | Path, expected_sha256: str, model_version: str) -> bytes:
+    """Return the artifact's bytes if their sha256 is the registry's."""
     path = Path(artifact_uri)
     if not path.is_file():
         raise ArtifactError(f"model version {model_version}: artifact {path} does not exist")
     # Hash and unpickle the same bytes: the file cannot be swapped between check and load.
     data = path.read_bytes()
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != expected_sha256:
-        raise ArtifactError(
-            f"model version {model_version}: artifact {path} has sha256 {actual}, but the registry "
-            f"recorded {expected_sha256}; refusing to load it"
-        )
-    return joblib.load(io.BytesIO(data))
+    _check_sha256(data, expected_sha256, model_version, path)
+    return data
 
 
 def load_metadata(artifact_uri: str | Path) -> dict[str, Any]:

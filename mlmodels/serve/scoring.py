@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import joblib
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -83,6 +85,30 @@ class Scorer:
     role: str
     threshold: float | None
     trained_through: pd.Timestamp | None = None  # the last as_of it was fitted on: scores later
+    # The verified artifact bytes and the registry fields that vouch for them: a scorer pickled
+    # to another process (a Spark worker) travels as these and is checked again there.
+    shipped: tuple[bytes, dict[str, Any]] | None = field(default=None, repr=False)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle as the artifact's bytes, re-verified on unpickling (see ``registry.load_shipped``)."""
+        if self.shipped is None:
+            raise TypeError(f"scorer of model version {self.model_version} carries no verified "
+                            "artifact bytes; build it with registered_scorers to send it")
+        return (_unpickled_scorer, (self.shipped, self.spec, self.model_version, self.role,
+                                    self.threshold, self.trained_through))
+
+
+# The registry fields load_shipped reads: enough to check the bytes, not the whole row.
+_SHIPPED_FIELDS = ("model_name", "model_version", "artifact_uri", "artifact_sha256",
+                   "sklearn_version", "numpy_version")
+
+
+def _unpickled_scorer(shipped: tuple[bytes, dict[str, Any]], spec: ModelSpec,
+                      model_version: str, role: str, threshold: float | None,
+                      trained_through: pd.Timestamp | None) -> Scorer:
+    data, row = shipped
+    return Scorer(registry.load_shipped(data, row), spec, model_version, role, threshold,
+                  trained_through, shipped)
 
 
 def registered_scorers(registry_rows: pd.DataFrame, spec: ModelSpec) -> list[Scorer]:
@@ -117,13 +143,15 @@ def registered_scorers(registry_rows: pd.DataFrame, spec: ModelSpec) -> list[Sco
 def _scorer(row: dict, role: str, spec: ModelSpec) -> Scorer:
     """Load one registered version (verified) as a scorer."""
     threshold = None if pd.isna(row.get("threshold")) else float(row["threshold"])
-    return Scorer(registry.load_verified(row), features_of(spec, row), row["model_version"], role,
-                  threshold, fitted_through(row))
+    data = registry.verified_bytes(row)
+    shipped = (data, {name: row.get(name) for name in _SHIPPED_FIELDS})
+    return Scorer(joblib.load(io.BytesIO(data)), features_of(spec, row), row["model_version"],
+                  role, threshold, fitted_through(row), shipped)
 
 
 def score_registered(
     scorers: list[Scorer], batches: pa.RecordBatchReader, spec: ModelSpec,
-    live_as_of: Any = None,
+    live_as_of: Any = None, scored_at: datetime | None = None,
 ) -> pa.RecordBatchReader:
     """Score each batch with every scorer (champion and shadows), reading the rows once.
 
@@ -136,7 +164,8 @@ def score_registered(
         One output batch per input batch and scorer (columns of :func:`output_schema`).
     """
     schema = output_schema(spec, batches.schema)
-    scored_at = datetime.now(UTC).replace(tzinfo=None)
+    # One time for the whole run, given by the caller when batches are scored in many processes.
+    scored_at = scored_at or datetime.now(UTC).replace(tzinfo=None)
 
     def scored() -> Iterator[pa.RecordBatch]:
         for batch in batches:

@@ -1,0 +1,236 @@
+"""The engine seam: every Table operation gives the same answer on DuckDB and on Spark.
+
+The Spark half runs on a local SparkSession (marker ``spark``; Java and pyspark come with the
+``spark`` extra); each test is one body run on both engines over the same rows.
+"""
+
+import datetime as dt
+import os
+import pickle
+import sys
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from mlmodels import engine
+from mlmodels.engine.spark_table import duckdb_type_name
+
+ROWS = pd.DataFrame({
+    "entity_id": [1, 2, 3, 4, 5, 6],
+    "as_of_date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-02-01", "2024-02-01",
+                                  "2024-03-01", None]),
+    "amount": [1.5, None, 3.0, 4.5, 6.0, 7.5],
+    "plan": ["a", "b", None, "a", "b", "a"],
+    "flag": [True, False, True, False, True, None],
+})
+
+
+@pytest.fixture(scope="module")
+def spark(tmp_path_factory):
+    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install -e '.[spark]')")
+    from pyspark.sql import SparkSession
+
+    # Workers must run this interpreter: it has pyarrow and mlmodels.
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    session = (SparkSession.builder.master("local[2]").appName("mlmodels-engine-test")
+               .config("spark.ui.enabled", "false")
+               .config("spark.sql.shuffle.partitions", "2")
+               .config("spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("warehouse")))
+               .config("spark.sql.session.timeZone", "UTC").getOrCreate())
+    yield session
+    session.stop()
+
+
+@pytest.fixture(params=["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def make(request):
+    """Return a function that turns a pandas frame into the engine's relation, wrapped."""
+    if request.param == "duckdb":
+        con = duckdb.connect()
+        request.addfinalizer(con.close)
+        return lambda frame: engine.table(con.from_df(frame))
+    session = request.getfixturevalue("spark")
+    return lambda frame: engine.table(session.createDataFrame(
+        pa.Table.from_pandas(frame, preserve_index=False).to_pandas()))
+
+
+def test_queries_agree(make):
+    rows = make(ROWS)
+    assert rows.columns == list(ROWS.columns)
+    assert rows.count() == 6
+    kept = rows.filter("amount > 2 and plan = 'a'").project("entity_id, amount * 2 as twice")
+    assert kept.order("entity_id").fetchall() == [(4, 9.0), (6, 15.0)]
+    grouped = rows.aggregate(f"{rows.quote('plan')}, count(*), sum(amount)",
+                             group_by=rows.quote("plan")).order("plan nulls first").fetchall()
+    assert grouped == [(None, 1, 3.0), ("a", 3, 13.5), ("b", 2, 6.0)]
+    assert rows.limit(2).count() == 2
+    dates = sorted(str(d) for d in rows.distinct_values("as_of_date") if d is not None)
+    assert [d[:10] for d in dates] == ["2024-01-01", "2024-02-01", "2024-03-01"]
+    assert rows.filter("as_of_date = date '2024-02-01'").count() == 2
+
+
+def test_types_are_named_alike(make):
+    rows = make(ROWS)
+    kinds = dict(zip(rows.columns, rows.types, strict=True))
+    assert kinds["amount"] == "DOUBLE" and kinds["plan"] == "VARCHAR"
+    assert kinds["flag"] == "BOOLEAN" and kinds["entity_id"] == "BIGINT"
+    assert kinds["as_of_date"].startswith("TIMESTAMP")
+
+
+def test_spark_type_names_map_to_duckdb_names():
+    assert [duckdb_type_name(t) for t in ("string", "varchar(20)", "decimal(18,2)", "int",
+                                          "date", "timestamp_ntz")] == [
+        "VARCHAR", "VARCHAR", "DECIMAL(18,2)", "INTEGER", "DATE", "TIMESTAMP"]
+
+
+def test_anti_join_keeps_rows_without_a_match_and_null_keys(make):
+    rows = make(ROWS.assign(as_of_date=ROWS.as_of_date.fillna(pd.Timestamp("2024-04-01"))))
+    held = make(pd.DataFrame({"entity_id": [2, 3, 99], "as_of_date": pd.to_datetime(
+        ["2024-01-01", "2024-03-01", "2024-01-01"])}))
+    left = sorted(r[0] for r in rows.anti_join(held, ["entity_id", "as_of_date"])
+                  .project("entity_id").fetchall())
+    assert left == [1, 3, 4, 5, 6]  # 3 is held at another date: kept
+
+
+def test_sample_is_seeded_and_bounded(make):
+    big = make(pd.DataFrame({"i": np.arange(5_000)}))
+    first = sorted(r[0] for r in big.sample(500, seed=42).fetchall())
+    again = sorted(r[0] for r in big.sample(500, seed=42).fetchall())
+    assert first == again and 400 <= len(first) <= 500 and len(set(first)) == len(first)
+    assert big.sample(10_000, seed=42).count() == 5_000
+
+
+def test_rows_read_into_python_alike(make, tmp_path):
+    rows = make(ROWS)
+    frame = rows.order("entity_id").df()
+    assert str(frame.as_of_date.dtype).startswith("datetime64")
+    assert frame.amount.isna().tolist() == ROWS.amount.isna().tolist()
+    batches = list(rows.arrow_batches(4))
+    assert [b.num_rows for b in batches if b.num_rows] in ([4, 2], [2, 4], [3, 3], [6])
+    assert rows.arrow_schema().names == list(ROWS.columns)
+    rows.write_parquet(str(tmp_path / "rows.parquet"))
+    assert pq.read_table(tmp_path / "rows.parquet").num_rows == 6
+
+
+def test_map_batches_runs_the_function_over_every_row(make):
+    schema = pa.schema([("entity_id", pa.int64()), ("double", pa.float64())])
+
+    def double(batches: pa.RecordBatchReader) -> pa.RecordBatchReader:
+        def run():
+            for batch in batches:
+                amount = batch.column("amount").to_numpy(zero_copy_only=False)
+                yield pa.RecordBatch.from_arrays(
+                    [batch.column("entity_id"), pa.array(amount * 2, pa.float64())],
+                    schema=schema)
+        return pa.RecordBatchReader.from_batches(schema, run())
+
+    result = make(ROWS).map_batches(double, schema)
+    out = (result.read_all().to_pandas() if isinstance(result, pa.RecordBatchReader)
+           else result.toPandas())
+    out = out.sort_values("entity_id").reset_index(drop=True)
+    assert out.entity_id.tolist() == [1, 2, 3, 4, 5, 6]
+    np.testing.assert_array_equal(out.double.to_numpy(), ROWS.amount.to_numpy() * 2)
+
+
+@pytest.mark.spark
+def test_collecting_past_the_driver_limit_fails_clearly(spark, monkeypatch):
+    rows = engine.table(spark.range(11))
+    monkeypatch.setenv("MLMODELS_MAX_DRIVER_ROWS", "10")
+    with pytest.raises(engine.DriverMemoryError, match="more than 10 rows"):
+        rows.df()
+    assert rows.count() == 11  # an aggregate collects one row: allowed
+
+
+def test_read_table_finds_a_table_beside_the_model(tmp_path):
+    class This:
+        database, schema = "memory", "main"
+
+    with duckdb.connect() as con:
+        assert engine.read_table(con, This, "signal") is None
+        con.execute("create table signal as select 1 as x")
+        assert engine.read_table(con, This, "signal").fetchall() == [(1,)]
+
+
+@pytest.mark.spark
+def test_read_table_on_spark(spark):
+    class This:
+        database, schema = None, "default"
+
+    assert engine.read_table(spark, This, "mlmodels_engine_signal") is None
+    spark.createDataFrame(pd.DataFrame({"x": [1]})).write.format("parquet").saveAsTable(
+        "default.mlmodels_engine_signal")
+    assert engine.read_table(spark, This, "mlmodels_engine_signal").fetchall() == [(1,)]
+
+
+def test_a_non_relation_is_refused():
+    with pytest.raises(TypeError, match="DuckDB relations and Spark DataFrames"):
+        engine.table(pd.DataFrame())
+
+
+def test_dates_are_literals_both_engines_read():
+    from mlmodels.sql import literal
+
+    assert literal(dt.date(2024, 1, 31)) == "date '2024-01-31'"
+    assert literal("it's") == "'it''s'" and literal(None) == "null" and literal(True) == "true"
+
+
+
+@pytest.fixture
+def registered(rows, tmp_path):
+    """A registered champion of the toy spec, its spec file, and rows with a score split."""
+    import yaml
+
+    from mlmodels.serve.promotion import train_and_register
+    from mlmodels.spec import specs
+    from tests.unit.toy import SPEC
+
+    frame = train_and_register(rows, specs.from_dict(SPEC), tmp_path)
+    assert frame.status.tolist() == ["champion"]
+    (tmp_path / "toy.yml").write_text(yaml.safe_dump(SPEC))
+    # A month after the champion's fit window (it never scores inside it) to score.
+    latest = rows[rows.as_of_date == rows.as_of_date.max()]
+    scored = pd.concat([rows, latest.assign(as_of_date=pd.Timestamp("2025-01-01"),
+                                            split="score", label=None)], ignore_index=True)
+    return frame, {"spec": str(tmp_path / "toy.yml"), "store": str(tmp_path)}, scored
+
+
+def test_a_scorer_travels_as_verified_bytes_and_is_checked_again(registered):
+    from mlmodels.serve import registry, scoring
+    from mlmodels.spec import specs
+
+    frame, meta, _ = registered
+    scorer = scoring.registered_scorers(frame, specs.load(meta["spec"]))[0]
+    copy = pickle.loads(pickle.dumps(scorer))
+    assert copy.model_version == scorer.model_version and copy.shipped == scorer.shipped
+    data, row = scorer.shipped
+    damaged = scoring.Scorer(scorer.pipeline, scorer.spec, scorer.model_version, scorer.role,
+                             scorer.threshold, scorer.trained_through,
+                             (data[:-1] + bytes([data[-1] ^ 1]), row))
+    with pytest.raises(registry.ArtifactError, match="refusing to load it"):
+        pickle.loads(pickle.dumps(damaged))
+    bare = scoring.Scorer(scorer.pipeline, scorer.spec, scorer.model_version, scorer.role,
+                          scorer.threshold)
+    with pytest.raises(TypeError, match="carries no verified artifact bytes"):
+        pickle.dumps(bare)
+
+
+@pytest.mark.spark
+def test_scores_on_spark_are_those_of_duckdb(registered, spark):
+    from mlmodels import workflow
+
+    frame, meta, scored = registered
+    with duckdb.connect() as con:
+        local = workflow.score(con.from_df(scored), con.from_df(frame), meta).read_all()
+    spark_rows = spark.createDataFrame(scored)
+    remote = workflow.score(spark_rows, spark.createDataFrame(frame), meta)
+    assert type(remote).__module__.startswith("pyspark")  # lazy: run by the workers
+    keys = ["entity_id", "as_of_date", "role"]
+    ours = local.to_pandas().sort_values(keys).reset_index(drop=True)
+    theirs = remote.toPandas().sort_values(keys).reset_index(drop=True)
+    assert len(ours) == 200 and list(theirs.columns) == list(ours.columns)
+    np.testing.assert_array_equal(theirs.score.to_numpy(), ours.score.to_numpy())
+    for column in ("model_version", "entity_id", "predicted_label", "backfill"):
+        assert theirs[column].tolist() == ours[column].tolist(), column
