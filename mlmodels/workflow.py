@@ -394,7 +394,7 @@ def quarantined(relation: Any, meta: dict[str, Any], specs: Any = None) -> pd.Da
     row_filter = suite.meta.get("row_filter")
     rows = (relation.filter(row_filter) if row_filter else relation).df()
     _, bad = validation.quarantine(rows, suite)
-    keys, _ = spec_table.mart_keys(specs, meta.get("mart"), meta)
+    keys, _ = spec_table.mart_keys(_frame(specs), meta.get("mart"), meta)
     keys = [c for c in keys if c in bad.columns]
     return bad[[*keys, "quarantine_reason"]].reset_index(drop=True)
 
@@ -412,7 +412,7 @@ def profile(relation: Any, meta: dict[str, Any], specs: Any = None) -> pd.DataFr
     limit = int(meta.get("sample_rows", 500_000))
     total = relation.count()
     sample = relation if total <= limit else relation.sample(limit, seed=42)
-    keys, label = spec_table.mart_keys(specs, meta.get("mart"), meta)
+    keys, label = spec_table.mart_keys(_frame(specs), meta.get("mart"), meta)
     result = profiling.profile(sample.df(), label=label, key=keys or None)
     if keys and total > limit:
         # Exact over all rows, like the profile's own count: rows whose key occurs more than once.
@@ -461,3 +461,8 @@ def model_specs(meta: dict[str, Any]) -> pd.DataFrame:
     if isinstance(names, str):
         names = [name.strip() for name in names.split(",") if name.strip()]
     return spec_table.spec_table(Path(meta["spec_dir"]), names)
+
+
+def _frame(relation: Any) -> pd.DataFrame | None:
+    """Return a (small) relation's rows as pandas, or None for None."""
+    return None if relation is None else table(relation).df()

@@ -137,3 +137,38 @@ def _naive_timestamps(schema: pa.Schema) -> pa.Schema:
         field.with_type(pa.timestamp(field.type.unit))
         if pa.types.is_timestamp(field.type) and field.type.tz else field
         for field in schema])
+
+
+def to_spark_frame(spark: Any, result: Any) -> Any:
+    """Return a Python model's result as a Spark DataFrame, its columns' types kept.
+
+    ``result`` is a Spark DataFrame (returned as it is), a pandas DataFrame, or Arrow (a Table
+    or a RecordBatchReader, as the scoring step returns on DuckDB). Columns Arrow types as null
+    (all values missing, no type) become strings, and timestamps microseconds, as Parquet and
+    Spark store them.
+
+    Raises
+    ------
+    TypeError
+        For any other kind of result.
+    """
+    from pyspark.sql import DataFrame
+
+    if isinstance(result, DataFrame):
+        return result
+    if isinstance(result, pa.RecordBatchReader):
+        result = result.read_all()
+    if isinstance(result, pd.DataFrame):
+        result = pa.Table.from_pandas(result, preserve_index=False)
+    if not isinstance(result, pa.Table):
+        raise TypeError(f"a dbt Python model on Spark must return a Spark or pandas DataFrame "
+                        f"or Arrow data, got {type(result).__module__}.{type(result).__name__}")
+    fields = []
+    for field in result.schema:
+        if pa.types.is_null(field.type):
+            field = field.with_type(pa.string())
+        elif pa.types.is_timestamp(field.type):
+            field = field.with_type(pa.timestamp("us", field.type.tz))
+        fields.append(field)
+    return spark.createDataFrame(result.cast(pa.schema(fields)))
+

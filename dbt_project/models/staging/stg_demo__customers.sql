@@ -3,6 +3,6 @@
 select distinct
     cast(customer_id as bigint) as customer_id,
     cast(signup_at as timestamp) as signup_at,
-    cast(region as varchar) as region,
-    cast(acquisition_channel as varchar) as acquisition_channel
+    cast(region as {{ dbt.type_string() }}) as region,
+    cast(acquisition_channel as {{ dbt.type_string() }}) as acquisition_channel
 from {{ source('demo', 'customers') }}

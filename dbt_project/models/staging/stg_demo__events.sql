@@ -4,7 +4,7 @@
 select distinct
     cast(event_id as bigint) as event_id,
     cast(customer_id as bigint) as customer_id,
-    cast(event_type as varchar) as event_type,
+    cast(event_type as {{ dbt.type_string() }}) as event_type,
     cast(occurred_at as timestamp) as occurred_at,
     cast(amount as decimal(18, 2)) as amount
 from {{ source('demo', 'events') }}

@@ -1,5 +1,5 @@
 select distinct
     cast(customer_id as bigint) as customer_id,
-    cast(plan as varchar) as plan,
+    cast(plan as {{ dbt.type_string() }}) as plan,
     cast(valid_from as timestamp) as valid_from
 from {{ source('demo', 'plan_history') }}

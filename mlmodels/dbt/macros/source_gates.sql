@@ -7,17 +7,17 @@
     used, so the gates run on every adapter the package supports. -#}
 
 {#- Columns missing from `relation`, or of another type than `expected` ({column: type}, the
-    types the relation had when the gate was drafted, compared case-insensitively). -#}
+    types the relation had when the gate was drafted, compared by `type_family`). -#}
 {% macro columns_changed(relation, expected) -%}
     {%- set found = {} -%}
     {%- for column in adapter.get_columns_in_relation(relation) -%}
-        {%- do found.update({column.name | lower: column.dtype | lower}) -%}
+        {%- do found.update({column.name | lower: column.dtype}) -%}
     {%- endfor -%}
     {%- set problems = [] -%}
     {%- for name, type in expected.items() -%}
         {%- if name | lower not in found -%}
             {%- do problems.append((name, "column missing (expected " ~ type ~ ")")) -%}
-        {%- elif found[name | lower] != type | lower -%}
+        {%- elif mlmodels.type_family(found[name | lower]) != mlmodels.type_family(type) -%}
             {%- do problems.append((name, "type " ~ found[name | lower] ~ ", expected " ~ type)) -%}
         {%- endif -%}
     {%- endfor -%}
@@ -126,3 +126,27 @@ from neighbours
 where previous_start is not null
   and period_start > {{ dbt.dateadd(period, 1, 'previous_start') }}
 {%- endmacro %}
+
+
+{#- A type name as one family, whatever the engine calls it: lower case, the length of a text
+    type dropped, and the synonyms engines use folded (Spark's string, int and timestamp_ntz
+    are DuckDB's varchar, integer and timestamp), so a gate drafted on one engine holds on the
+    other. -#}
+{% macro type_family(type_name) -%}
+    {%- set name = type_name | lower | trim -%}
+    {%- set base = name.split('(')[0] | trim -%}
+    {%- set synonyms = {'string': 'varchar', 'text': 'varchar', 'char': 'varchar',
+                        'character varying': 'varchar', 'int': 'integer', 'int4': 'integer',
+                        'long': 'bigint', 'int8': 'bigint', 'short': 'smallint',
+                        'float8': 'double', 'double precision': 'double', 'float4': 'float',
+                        'real': 'float', 'bool': 'boolean', 'timestamp_ntz': 'timestamp',
+                        'numeric': 'decimal'} -%}
+    {%- if base in ('varchar', 'string', 'text', 'char', 'character varying') -%}
+        {{- 'varchar' -}}
+    {%- elif base in ('decimal', 'numeric') -%}
+        {{- name | replace('numeric', 'decimal') | replace(' ', '') -}}
+    {%- else -%}
+        {{- synonyms.get(base, base) -}}
+    {%- endif -%}
+{%- endmacro %}
+
