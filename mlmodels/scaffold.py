@@ -97,9 +97,23 @@ SNAPSHOT_DATE_META = (
     "          snapshot_date: \"{{ var('snapshot_date', run_started_at.strftime('%Y-%m-%d')) }}\"")
 # A snapshot model's rows hold one snapshot; its drift is kept per snapshot date.
 SNAPSHOT_HISTORY = (
-    "{{ config(materialized='incremental', incremental_strategy='delete+insert',\n"
+    "{{ config(materialized='incremental',\n"
+    "          incremental_strategy=mlmodels.replace_partitions_strategy(),\n"
+    "          partition_by=mlmodels.replace_partitions_by('snapshot_date'),\n"
     "          unique_key='snapshot_date', full_refresh=false) }}\n"
 )
+# An incremental table whose runs replace whole as_of (or snapshot date) partitions: DuckDB
+# deletes the partitions' rows and inserts (delete+insert on unique_key); Spark's Parquet tables
+# have no delete, so they are partitioned by the column and overwritten partition by partition.
+# YAML config cannot call macros, hence the test of target.type written out.
+REPLACE_PARTITIONS = (
+    "      incremental_strategy: \"{{ 'insert_overwrite' if 'spark' in target.type "
+    "else 'delete+insert' }}\"")
+
+
+def replace_partitions_by(column: str) -> str:
+    """Return the YAML ``partition_by`` of a table whose runs replace ``column``'s partitions."""
+    return f"      partition_by: \"{{{{ '{column}' if 'spark' in target.type else '' }}}}\""
 
 
 def future_events_test(label: specs.Label) -> str:
@@ -331,7 +345,8 @@ def _properties(spec: specs.ModelSpec, header: str) -> str:
         "    config:",
         "      materialized: incremental",
         "      tags: [ml, scoring]",
-        "      incremental_strategy: delete+insert",
+        REPLACE_PARTITIONS,
+        replace_partitions_by(as_of),
         f"      unique_key: {as_of}",
         "      full_refresh: false",
         "      post_hook:",

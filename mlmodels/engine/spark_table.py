@@ -77,8 +77,16 @@ class SparkTable(Table):
         return [tuple(row) for row in self._guarded().collect()]
 
     def df(self) -> pd.DataFrame:
-        """Return the rows as pandas, through Arrow, dates as ``datetime64`` like DuckDB's."""
-        return self._arrow().to_pandas(date_as_object=False)
+        """Return the rows as pandas, as DuckDB's ``df()`` gives them.
+
+        Through Arrow, with DuckDB's conversions: dates as ``datetime64`` and decimals as
+        float64 (pandas would hold ``Decimal`` objects, which no estimator or expectation reads
+        as numbers).
+        """
+        rows = self._arrow()
+        doubles = pa.schema([field.with_type(pa.float64()) if pa.types.is_decimal(field.type)
+                             else field for field in rows.schema])
+        return rows.cast(doubles).to_pandas(date_as_object=False)
 
     def arrow_batches(self, rows: int) -> pa.RecordBatchReader:
         """Return the rows collected to the driver, as batches of at most ``rows`` rows."""
