@@ -12,7 +12,7 @@ export DBT_PROJECT_DIR := $(CURDIR)/dbt_project
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install deps demo test lint clean
+.PHONY: install deps demo demo-spark test lint clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,16 @@ demo: deps
 	$(BIN)/mlmodels summary --db $(DUCKDB_PATH)
 	$(BIN)/mlmodels report churn --db $(DUCKDB_PATH) --out dbt_project/target/model_reports
 	$(BIN)/mlmodels report spend --db $(DUCKDB_PATH) --out dbt_project/target/model_reports
+
+# The same demo on a local Apache Spark (profiles.yml target spark; Java 17): raw tables copied
+# into a Parquet warehouse, then the same dbt build. Its own artifact store and exports.
+SPARK_DIR := $(CURDIR)/warehouse/spark
+demo-spark: deps
+	$(BIN)/mlmodels generate-demo --db $(SPARK_DIR)/source.duckdb --customers $(CUSTOMERS) \
+		--spark-warehouse $(SPARK_DIR)/tables
+	cd dbt_project && SPARK_WAREHOUSE=$(SPARK_DIR)/tables PYSPARK_PYTHON=$(CURDIR)/$(BIN)/python \
+		MLMODELS_ARTIFACT_DIR=$(SPARK_DIR)/artifacts MLMODELS_EXPORT_DIR=$(SPARK_DIR)/exports \
+		../$(BIN)/dbt build --target spark
 
 test: deps
 	$(BIN)/ruff check .

@@ -54,6 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     generate.add_argument("--db", required=True, type=Path, help="the DuckDB file to write")
     generate.add_argument("--customers", type=int, default=5000, help="number of customers")
     generate.add_argument("--seed", type=int, default=42, help="random seed")
+    generate.add_argument(
+        "--spark-warehouse", type=Path, default=None,
+        help="also copy the raw tables into this local Spark warehouse folder (Parquet tables "
+             "raw.*, Derby metastore inside it), for the profile's spark target")
 
     summary = commands.add_parser("summary", help="print where the main tables are and their sizes")
     _add_db(summary, "the DuckDB file dbt built")
@@ -118,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "init":
         return _init(args.project)
     if args.command == "generate-demo":
-        return _generate_demo(args.db, args.customers, args.seed)
+        return _generate_demo(args.db, args.customers, args.seed, args.spark_warehouse)
     if args.command == "new":
         return _new(args.project, args.name, args.force, args.check)
     if args.command == "report":
@@ -280,7 +284,7 @@ def _new(project: Path, name: str, force: bool, check: bool) -> int:
     return 0
 
 
-def _generate_demo(path: Path, customers: int, seed: int) -> int:
+def _generate_demo(path: Path, customers: int, seed: int, spark_warehouse: Path | None) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with duckdb.connect(str(path)) as con:
@@ -288,6 +292,11 @@ def _generate_demo(path: Path, customers: int, seed: int) -> int:
     elapsed = time.perf_counter() - started
     sizes = ", ".join(f"raw.{table}: {rows:,} rows" for table, rows in counts.items())
     print(f"demo data written to {path.resolve()} in {elapsed:.1f} s ({sizes})")
+    if spark_warehouse is not None:
+        started = time.perf_counter()
+        demo.copy_to_spark(path, spark_warehouse)
+        print(f"raw tables copied to the Spark warehouse {spark_warehouse.resolve()} in "
+              f"{time.perf_counter() - started:.1f} s")
     return 0
 
 

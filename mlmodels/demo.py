@@ -64,6 +64,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -562,3 +563,35 @@ def generate(
         event_offset += chunk.n_distinct_events
         del chunk
     return counts
+
+
+RAW_TABLES = ("customers", "plan_history", "events")
+
+
+def copy_to_spark(db_path: str | Path, warehouse: str | Path) -> None:
+    """Copy the raw tables of a generated DuckDB file into a local Spark warehouse.
+
+    The tables become Parquet tables ``raw.<table>`` of a local SparkSession whose metastore is
+    an embedded Derby inside ``warehouse``, as the ``spark`` target of ``profiles.yml`` reads
+    them (SPARK_WAREHOUSE). Existing tables are replaced.
+    """
+    from pyspark.sql import SparkSession
+
+    folder = Path(warehouse).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    spark = (SparkSession.builder.enableHiveSupport().master("local[2]")
+             .appName("mlmodels-generate-demo")
+             .config("spark.sql.warehouse.dir", str(folder))
+             .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={folder}")
+             .config("spark.sql.session.timeZone", "UTC")
+             .config("spark.ui.enabled", "false").getOrCreate())
+    try:
+        spark.sql("create database if not exists raw")
+        with duckdb.connect(str(db_path), read_only=True) as con:
+            for table in RAW_TABLES:
+                rows = con.sql(f"select * from raw.{table}").to_arrow_table()
+                (spark.createDataFrame(rows).write.mode("overwrite").format("parquet")
+                 .saveAsTable(f"raw.{table}"))
+    finally:
+        spark.stop()
+

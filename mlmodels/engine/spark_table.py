@@ -25,6 +25,8 @@ _TYPE_NAMES = {"string": "VARCHAR", "double": "DOUBLE", "float": "FLOAT", "int":
                "boolean": "BOOLEAN", "date": "DATE", "timestamp": "TIMESTAMP WITH TIME ZONE",
                "timestamp_ntz": "TIMESTAMP", "binary": "BLOB"}
 
+_NULLABLE_INTS = {pa.int8(): "Int8", pa.int16(): "Int16", pa.int32(): "Int32", pa.int64(): "Int64"}
+
 
 def duckdb_type_name(spark_type: str) -> str:
     """Return the DuckDB name of a Spark type name (``decimal(18,2)`` -> ``DECIMAL(18,2)``)."""
@@ -83,10 +85,21 @@ class SparkTable(Table):
         float64 (pandas would hold ``Decimal`` objects, which no estimator or expectation reads
         as numbers).
         """
-        rows = self._arrow()
-        doubles = pa.schema([field.with_type(pa.float64()) if pa.types.is_decimal(field.type)
-                             else field for field in rows.schema])
-        return rows.cast(doubles).to_pandas(date_as_object=False)
+        # Decimals become doubles in Spark (a correctly rounded division, as DuckDB's): Arrow's
+        # own decimal cast can miss the nearest double by one unit in the last place.
+        doubles = SparkTable(self.raw.selectExpr(*[
+            f"cast({self.quote(name)} as double) as {self.quote(name)}"
+            if kind.startswith("decimal") else self.quote(name)
+            for name, kind in self.raw.dtypes]))
+        rows = doubles._arrow()
+        fields = [field.with_type(pa.timestamp("us")) if pa.types.is_date(field.type)
+                  else field for field in rows.schema]
+        frame = rows.cast(pa.schema(fields)).to_pandas()
+        for name, column in zip(rows.column_names, rows.columns, strict=True):
+            if pa.types.is_integer(column.type) and column.null_count:
+                # DuckDB gives an integer column with nulls as pandas' nullable integers.
+                frame[name] = frame[name].astype(_NULLABLE_INTS.get(column.type, "Int64"))
+        return frame
 
     def arrow_batches(self, rows: int) -> pa.RecordBatchReader:
         """Return the rows collected to the driver, as batches of at most ``rows`` rows."""

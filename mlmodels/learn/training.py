@@ -214,11 +214,28 @@ def check_feature_types(rows: pd.DataFrame, spec: ModelSpec, where: str) -> None
 
 
 def data_fingerprint(rows: pd.DataFrame, spec: ModelSpec) -> str:
-    """Return a sha256 of the labelled rows' content, independent of row order."""
-    columns = [c for c in rows.columns if c in {
-        spec.entity_key, spec.as_of, spec.split_column, spec.target, RULE_COLUMN, *spec.features}]
-    hashed = pd.util.hash_pandas_object(rows[sorted(columns)], index=False).to_numpy()
+    """Return a sha256 of the labelled rows' content, independent of row order and dtypes.
+
+    Values are hashed as what they are, not as how an engine typed them: numbers as doubles
+    (an INTEGER day count on one engine is a BIGINT on another; an integer column with nulls
+    arrives as nullable integers from DuckDB and as floats from Spark), times as nanoseconds,
+    the rest as text. The same rows from DuckDB and from Spark are then the same version.
+    """
+    columns = sorted(c for c in rows.columns if c in {
+        spec.entity_key, spec.as_of, spec.split_column, spec.target, RULE_COLUMN, *spec.features})
+    canonical = pd.DataFrame({column: _canonical(rows[column]) for column in columns})
+    hashed = pd.util.hash_pandas_object(canonical, index=False).to_numpy()
     return hashlib.sha256(np.sort(hashed).tobytes()).hexdigest()
+
+
+def _canonical(values: pd.Series) -> pd.Series:
+    """Return a column as doubles, nanosecond times or text (see :func:`data_fingerprint`)."""
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+        return pd.Series(values.astype("Float64").to_numpy(dtype="float64", na_value=np.nan))
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.astype("datetime64[ns]").reset_index(drop=True)
+    return pd.Series(values.astype(object).where(values.notna(), None).map(
+        lambda v: None if v is None else str(v)).to_numpy(dtype=object))
 
 
 def model_version(spec: ModelSpec, rows: pd.DataFrame) -> str:

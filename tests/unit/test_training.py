@@ -234,3 +234,18 @@ def test_a_bad_n_jobs_setting_names_the_variable(monkeypatch, value):
     with pytest.raises(ValueError, match="MLMODELS_N_JOBS must be a positive integer"):
         parallel.n_jobs()
 
+
+
+def test_the_data_fingerprint_reads_values_not_dtypes(rows, spec):
+    from mlmodels.learn.training import data_fingerprint
+
+    base = data_fingerprint(rows, spec)
+    # As another engine types the same values: wider integers, floats, dates as timestamps.
+    retyped = rows.assign(entity_id=rows.entity_id.astype("int32"),
+                          label=rows.label.astype("float64"),
+                          as_of_date=rows.as_of_date.astype("datetime64[us]"))
+    assert data_fingerprint(retyped, spec) == base
+    assert data_fingerprint(rows.sample(frac=1, random_state=0), spec) == base
+    changed = rows.copy()
+    changed.loc[0, "x1"] += 1e-9
+    assert data_fingerprint(changed, spec) != base

@@ -147,7 +147,7 @@ select
     cast(windowed.orders_{{ days }}d as integer) as orders_{{ days }}d,
     cast(windowed.revenue_{{ days }}d as double) as revenue_{{ days }}d,
     {%- if days >= 30 %}
-    cast(windowed.revenue_{{ days }}d / nullif(windowed.orders_{{ days }}d, 0) as double)
+    cast(windowed.revenue_{{ days }}d as double) / nullif(windowed.orders_{{ days }}d, 0)
         as avg_order_value_{{ days }}d,
     {%- endif %}
     {%- endfor %}

@@ -36,10 +36,11 @@ tier1_drift as (
         model_version,
         {{ as_of_col }},
         max(psi) as max_tier1_psi,
-        {{ dbt.listagg(
+        -- nullif: with no feature over the threshold, DuckDB's aggregate is null, Spark's ''.
+        nullif({{ dbt.listagg(
             "case when psi >= " ~ drift_threshold ~ " then feature || ' ' || cast(round(psi, 3) as "
             ~ dbt.type_string() ~ ") end",
-            "', '", "order by psi desc") }} as drifted_tier1_features
+            "', '", "order by psi desc") }}, '') as drifted_tier1_features
     from {{ feature_drift }}
     where model_name = '{{ model_name }}'
         and feature in ('{{ tier1 | join("', '") }}')
