@@ -234,3 +234,21 @@ def test_scores_on_spark_are_those_of_duckdb(registered, spark):
     np.testing.assert_array_equal(theirs.score.to_numpy(), ours.score.to_numpy())
     for column in ("model_version", "entity_id", "predicted_label", "backfill"):
         assert theirs[column].tolist() == ours[column].tolist(), column
+
+
+@pytest.mark.spark
+def test_a_python_model_may_return_pandas_arrow_or_spark(spark):
+    from mlmodels.engine.spark_table import to_spark_frame
+
+    frame = pd.DataFrame({"k": [1, 2], "when": pd.to_datetime(["2024-01-01", "2024-02-01"]),
+                          "empty": [None, None]})
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    results = [frame, arrow, arrow.to_reader(), spark.createDataFrame(arrow)]
+    for result in results:
+        out = to_spark_frame(spark, result)
+        assert dict(out.dtypes)["k"] == "bigint" and out.count() == 2
+        assert dict(out.dtypes)["empty"] in {"string", "void"}
+    # The all-null column gets a type Parquet can store.
+    assert dict(to_spark_frame(spark, frame).dtypes)["empty"] == "string"
+    with pytest.raises(TypeError, match="must return a Spark or pandas DataFrame"):
+        to_spark_frame(spark, [1, 2])
