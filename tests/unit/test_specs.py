@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from mlmodels.spec import specs
@@ -148,3 +150,35 @@ def test_label_absent_counts_windows_without_an_event():
     assert spec.label.absent
     with pytest.raises(specs.SpecError, match=r"label\.absent"):
         specs.from_dict({**SPEC, "label": {**label, "absent": True, "value": "amount"}})
+
+
+@pytest.mark.parametrize(("change", "field", "hint"), [
+    ({"split": {"test_period": 3}}, "split.test_period", "did you mean 'test_periods'?"),
+    ({"candidates": [{"name": "ridge", "parms": {}}]}, "candidates[0].parms",
+     "did you mean 'params'?"),
+    ({"features": {"numeric": {"include": ["x*"], "exlude": ["x2"]}}},
+     "features.numeric.exlude", "did you mean 'exclude'?"),
+    ({"descripton": "x"}, "descripton", "did you mean 'description'?"),
+])
+def test_an_unknown_field_lists_the_known_ones_and_the_closest(change, field, hint):
+    with pytest.raises(specs.SpecError) as error:
+        specs.from_dict({**SPEC, **change}, source="toy.yml")
+    message = str(error.value)
+    assert f"field '{field}': expected one of the known fields [" in message
+    assert message.endswith(f"({hint})")
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"random_state": "1"}, "random_state"),  # a string is not a number
+    ({"non_negative": 1}, "non_negative"),  # 1 is not true
+    ({"label": {"mart": "m", "events": "e", "timestamp": "t", "horizon_days": 90.0}},
+     "label.horizon_days"),  # a float is not an integer
+])
+def test_values_are_not_coerced(change, field):
+    with pytest.raises(specs.SpecError, match=rf"field '{re.escape(field)}'"):
+        specs.from_dict({**SPEC, **change})
+
+
+def test_values_are_kept_as_written():
+    spec = specs.from_dict({**SPEC, "promotion": {"margin": 0}, "search": {"cv_folds": 0.0}})
+    assert type(spec.promotion_margin) is int and type(spec.cv_folds) is int
