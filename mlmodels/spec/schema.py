@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    GetJsonSchemaHandler,
     Tag,
     ValidationError,
     field_validator,
@@ -90,6 +91,14 @@ class Block(BaseModel):
         if not isinstance(value, dict):
             raise expected("a mapping")
         return value
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core: Any, handler: GetJsonSchemaHandler) -> Any:
+        """Say that null is a valid block where an empty mapping is (no field is required)."""
+        schema = handler.resolve_ref_schema(handler(core))
+        if not schema.get("required"):
+            schema["type"] = ["object", "null"]
+        return schema
 
 
 Ident = Annotated[str, Identifier()]

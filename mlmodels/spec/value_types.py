@@ -209,7 +209,7 @@ def Encoding() -> Leaf:
             _identifier(column)
             how.check(encoding, at=f".{column}")
         return dict(value or {})
-    return Leaf(check, {"type": "object", "propertyNames": IDENTIFIER_SCHEMA,
+    return Leaf(check, {"type": ["object", "null"], "propertyNames": IDENTIFIER_SCHEMA,
                         "additionalProperties": how.schema})
 
 
@@ -223,9 +223,9 @@ def Params(grid: bool = False) -> Leaf:
                 isinstance(v, list) and v for v in value.values())):
             raise expected("a mapping of parameter names to non-empty lists")
         return {k: list(v) for k, v in value.items()} if grid else dict(value)
-    return Leaf(check, {"type": "object", "additionalProperties": {"type": "array",
-                                                                   "minItems": 1}}
-                if grid else {"type": "object"})
+    return Leaf(check, {"type": ["object", "null"], "additionalProperties": {"type": "array",
+                                                                             "minItems": 1}}
+                if grid else {"type": ["object", "null"]})
 
 
 def _policy(key: str, value: dict[str, Any]) -> dict[str, Any]:
