@@ -43,8 +43,11 @@ HIGHER_IS_BETTER: dict[str, bool] = {
     "precision": True, "recall": True, "f1": True, "accuracy": True,
     "rmse": False, "mae": False, "r2": True,
 }
-# Fields that say what a model is for, not how it is trained: editing them makes no new version.
-UNVERSIONED_FIELDS: tuple[str, ...] = ("description", "monitoring")
+# The fields that say what a model is for or how it is watched, not what is trained (besides
+# problem.decision): no fitted pipeline, evaluation or record stored with a version reads them,
+# so editing them makes no new model version (see ModelSpec.fingerprint).
+UNVERSIONED_FIELDS: tuple[str, ...] = (
+    "description", "monitoring", "tier1", "drift_moderate", "drift_threshold")
 SNAPSHOT_DATE = "snapshot_date"  # the column that stamps a snapshot model's scores
 
 
@@ -179,9 +182,16 @@ class ModelSpec:
     def fingerprint(self) -> str:
         """Return a sha256 of the spec's content, stable across key order and formatting.
 
-        The description, ``problem.decision`` and the monitoring settings are left out: they say
-        what the model is for and how it is watched, not what is trained, so editing them must
-        not make a new model version.
+        This is the spec's part of the model version (:func:`mlmodels.learn.training.model_version`
+        adds the training data and the code versions). The rule: a field counts when it changes
+        what a version is: its fitted pipelines, their evaluation, or what is stored with it
+        (the reference bins, which ``drift.exclude`` shapes). Left out are the fields that say
+        what the model is for or how it is watched (:data:`UNVERSIONED_FIELDS` and
+        ``problem.decision``): ``description``, ``problem.decision``, ``monitoring.*``,
+        ``features.tier1``, ``drift.moderate`` and ``drift.drift``. The monitoring SQL reads
+        them when it compiles; ``tier1`` and ``drift.drift`` are also read when a new version is
+        compared with the champion (the promotion guard), so an edit applies from the next
+        version trained, without training one now.
         """
         content = asdict(self)
         for unversioned in UNVERSIONED_FIELDS:
