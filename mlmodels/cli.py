@@ -113,7 +113,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="the monitoring tables' date column (default: the spec's as_of, "
                              "snapshot_date for a snapshot spec)")
 
+    commands.add_parser(
+        "spec-schema", help="print the JSON Schema of a spec file, for editors (e.g. "
+                            "mlmodels spec-schema > ml/spec.schema.json)")
+
     args = parser.parse_args(argv)
+    if args.command == "spec-schema":
+        return _spec_schema()
     if args.command == "draft-suite":
         folder = args.expectations or args.project / scaffold.suites_folder(args.project)
         return _draft_suites(args.name, args.db, args.project, folder, args.force)
@@ -130,6 +136,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         column = args.as_of_column or _date_column(args.project, args.model)
         return _report(args.model, args.db, args.model_version, out, column)
     return _summary(args.db)
+
+
+def _spec_schema() -> int:
+    """Print the JSON Schema of ``ml/<name>.yml`` (the one committed as docs/spec.schema.json)."""
+    from mlmodels.spec import schema
+
+    sys.stdout.write(schema.json_schema_text())
+    return 0
 
 
 def _date_column(project: Path, model: str) -> str:

@@ -2,27 +2,40 @@
 
 A spec opens with the problem framing (the decision, the success criterion, a rule-based baseline,
 constraints) and then declares the data and the workflow. Everything but ``name``, ``target`` and
-``features`` has a default; see ``docs`` in the README and ``dbt_project/ml/*.yml`` for examples.
+``features`` has a default; see ``docs/specs.md`` and ``dbt_project/ml/*.yml`` for examples.
 
-Longer than 500 lines because every field of the spec is validated here, with messages that
-name the spec, the field and what was expected.
+A spec is read in two steps: the declarative schema (:mod:`mlmodels.spec.schema`: types, ranges,
+defaults, unknown fields) and then the rules that tie fields together (:func:`from_dict`), into
+the frozen :class:`ModelSpec` the rest of the package uses. Every error names the spec, the field
+and what was expected.
 """
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import hashlib
 import json
-import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from pydantic import ValidationError
+from pydantic_core import PydanticCustomError
+
+from mlmodels.spec import schema
+from mlmodels.spec.estimators import estimators_for
+from mlmodels.spec.threshold_policy import parse_threshold_policy
+from mlmodels.spec.value_types import (
+    PSI_DRIFT,
+    PSI_MODERATE,
+    SEARCH_METRICS,
+    TASK_METRICS,
+    Choice,
+    Columns,
+)
 
 Task = Literal["binary_classification", "regression"]
-TASKS: tuple[str, ...] = ("binary_classification", "regression")
 
 # Metric names and whether higher is better; "at threshold" metrics need a decision threshold.
 HIGHER_IS_BETTER: dict[str, bool] = {
@@ -30,61 +43,12 @@ HIGHER_IS_BETTER: dict[str, bool] = {
     "precision": True, "recall": True, "f1": True, "accuracy": True,
     "rmse": False, "mae": False, "r2": True,
 }
-TASK_METRICS: dict[str, tuple[str, ...]] = {
-    "binary_classification": (
-        "roc_auc", "pr_auc", "log_loss", "brier", "precision", "recall", "f1", "accuracy"
-    ),
-    "regression": ("rmse", "mae", "r2"),
-}
-# Metrics a cross-validation search can rank by (no decision threshold involved).
-SEARCH_METRICS: dict[str, tuple[str, ...]] = {
-    "binary_classification": ("roc_auc", "pr_auc", "log_loss", "brier"),
-    "regression": ("rmse", "mae", "r2"),
-}
-ENCODINGS: tuple[str, ...] = ("onehot", "target")
-
-_TOP_FIELDS = {
-    "name", "description", "problem", "task", "entity_key", "as_of", "target", "training_set",
-    "split_column", "label", "split", "features", "candidates", "search", "selection_metric",
-    "threshold", "class_weight", "promotion", "drift", "leakage", "quality", "random_state",
-    "monitoring", "snapshot", "deploy", "non_negative",
-}
-# Fields that say what a model is for, not how it is trained: editing them makes no new version.
-COSMETIC_FIELDS: tuple[str, ...] = ("description", "monitoring")
-REFITS: tuple[str, ...] = ("all", "train")
-# The usual PSI reading, and the defaults of a spec's drift thresholds (the one place they are
-# written): under 0.1 stable, 0.1 to 0.2 moderate, 0.2 and over drift.
-PSI_MODERATE = 0.1
-PSI_DRIFT = 0.2
+# The fields that say what a model is for or how it is watched, not what is trained (besides
+# problem.decision): no fitted pipeline, evaluation or record stored with a version reads them,
+# so editing them makes no new model version (see ModelSpec.fingerprint).
+UNVERSIONED_FIELDS: tuple[str, ...] = (
+    "description", "monitoring", "tier1", "drift_moderate", "drift_threshold")
 SNAPSHOT_DATE = "snapshot_date"  # the column that stamps a snapshot model's scores
-
-
-# A spec is data, not code: every name it gives a table or column must be a plain identifier, so
-# it can be spliced into SQL without quoting tricks (only rule_baseline, label.where, label.value
-# and snapshot.score_where are SQL, documented as trusted expressions).
-IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
-PATTERN = re.compile(r"[A-Za-z0-9_*?\[\]!-]{1,63}")
-
-
-def expression_problem(text: str) -> str | None:
-    """Return why a SQL-expression field could leave its expression, or None if it cannot.
-
-    The four SQL fields (``rule_baseline``, ``label.where``, ``label.value``,
-    ``snapshot.score_where``) are spliced into a model's select. Outside string literals they may
-    not end the statement (``;``), open a comment (``--``, ``/*``) or close a parenthesis they did
-    not open: then they cannot run anything but an expression of that select.
-    """
-    depth, outside = 0, re.sub(r"'(?:[^']|'')*'", "''", text)
-    if outside.count("'") % 2:
-        return "an unterminated string literal"
-    for token in (";", "--", "/*", "*/"):
-        if token in outside:
-            return f"'{token}' outside a string literal"
-    for char in outside:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth < 0:
-            return "a ')' that closes a parenthesis the expression did not open"
-    return "an unclosed '('" if depth else None
 
 
 class SpecError(ValueError):
@@ -218,13 +182,20 @@ class ModelSpec:
     def fingerprint(self) -> str:
         """Return a sha256 of the spec's content, stable across key order and formatting.
 
-        The description, ``problem.decision`` and the monitoring settings are left out: they say
-        what the model is for and how it is watched, not what is trained, so editing them must
-        not make a new model version.
+        This is the spec's part of the model version (:func:`mlmodels.learn.training.model_version`
+        adds the training data and the code versions). The rule: a field counts when it changes
+        what a version is: its fitted pipelines, their evaluation, or what is stored with it
+        (the reference bins, which ``drift.exclude`` shapes). Left out are the fields that say
+        what the model is for or how it is watched (:data:`UNVERSIONED_FIELDS` and
+        ``problem.decision``): ``description``, ``problem.decision``, ``monitoring.*``,
+        ``features.tier1``, ``drift.moderate`` and ``drift.drift``. The monitoring SQL reads
+        them when it compiles; ``tier1`` and ``drift.drift`` are also read when a new version is
+        compared with the champion (the promotion guard), so an edit applies from the next
+        version trained, without training one now.
         """
         content = asdict(self)
-        for cosmetic in COSMETIC_FIELDS:
-            content.pop(cosmetic)
+        for unversioned in UNVERSIONED_FIELDS:
+            content.pop(unversioned)
         content["problem"].pop("decision")
         canonical = json.dumps(content, sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
@@ -312,378 +283,167 @@ def load(path: str | Path) -> ModelSpec:
     return from_dict(raw, source=str(path))
 
 
+
 def from_dict(raw: Any, source: str = "<dict>") -> ModelSpec:
-    """Validate a spec given as a mapping (what the YAML file holds); see :func:`load`."""
+    """Validate a spec given as a mapping (what the YAML file holds); see :func:`load`.
+
+    The mapping is validated against the schema (:mod:`mlmodels.spec.schema`) first, then by
+    the rules that tie its fields together.
+
+    Raises
+    ------
+    SpecError
+        If a field is unknown, missing or malformed: the message names the spec, the field and
+        what was expected.
+    """
     if not isinstance(raw, dict):
         raise SpecError(f"spec {source}: expected a mapping at the top level, got {type(raw).__name__}")
-    return _Parser(raw, source).parse()
+    failing = _Failing(raw.get("name", "<unnamed>"), source)
+    try:
+        document = schema.SpecDocument.model_validate(raw)
+    except ValidationError as error:
+        # pydantic's own report lists every error in its words; one, in the spec's, is enough.
+        raise failing(*schema.problem_of(error)) from None
+    return _spec(document, failing)
 
 
-class _Parser:
-    """Reads one spec mapping; every error names the spec, the field and what was expected."""
+class _Failing:
+    """Makes the SpecError of one spec: the spec, the field and what was expected."""
 
-    def __init__(self, raw: dict[str, Any], source: str):
-        self.raw = raw
-        self.source = source
-        self.name = raw.get("name", "<unnamed>")
+    def __init__(self, name: Any, source: str):
+        self.name, self.source = name, source
 
-    def fail(self, field_name: str, expected: str) -> SpecError:
-        return SpecError(f"spec '{self.name}' ({self.source}): field '{field_name}': expected {expected}")
+    def __call__(self, field_name: str, expected: str) -> SpecError:
+        return SpecError(f"spec '{self.name}' ({self.source}): field '{field_name}': expected "
+                         f"{expected}")
 
-    def mapping(self, value: Any, field_name: str, known: set[str]) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise self.fail(field_name, "a mapping")
-        unknown = sorted(set(value) - known)
-        if unknown:
-            raise self.fail(f"{field_name}.{unknown[0]}", self.known(unknown[0], known))
-        return value
-
-    @staticmethod
-    def known(unknown: Any, known: set[str]) -> str:
-        close = difflib.get_close_matches(str(unknown), sorted(known), n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        return f"one of the known fields {sorted(known)}{hint}"
-
-    def identifier(self, value: Any, field_name: str) -> str:
-        rule = ("a plain SQL identifier (letters, digits and _, not starting with a digit, at most "
-                "63 characters)")
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(field_name, f"a non-empty string, {rule}, got {value!r}")
-        if not IDENTIFIER.fullmatch(value):
-            raise self.fail(field_name, f"{rule}, got {value!r}")
-        return value
-
-    def text(self, value: Any, field_name: str) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(field_name, "a non-empty string")
-        return value
-
-    def number(self, value: Any, field_name: str, low: float, high: float, integer=False) -> Any:
-        kinds = (int,) if integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
-            kind = "an integer" if integer else "a number"
-            raise self.fail(field_name, f"{kind} in [{low}, {high}], got {value!r}")
-        return value
-
-    def expression(self, value: Any, field_name: str) -> str:
-        text = self.text(value, field_name)
-        problem = expression_problem(text)
-        if problem:
-            raise self.fail(field_name, f"one SQL expression (it runs inside the model's select); "
-                            f"found {problem} in {text!r}")
-        return text
-
-    def choice(self, value: Any, field_name: str, options: tuple[str, ...]) -> str:
-        if value not in options:
-            raise self.fail(field_name, f"one of {list(options)}, got {value!r}")
-        return value
-
-    def columns(self, value: Any, field_name: str, patterns: bool = False) -> list[str]:
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise self.fail(field_name, "a list of column names")
-        if len(set(value)) != len(value):
-            raise self.fail(field_name, "each column once")
-        for index, item in enumerate(value):
-            if patterns and not PATTERN.fullmatch(item):
-                raise self.fail(f"{field_name}[{index}]", "a column name pattern (letters, "
-                                f"digits, _ and the wildcards * ? [ ]), got {item!r}")
-            if not patterns:
-                self.identifier(item, f"{field_name}[{index}]")
-        return list(value)
-
-    def parse(self) -> ModelSpec:
-        raw = self.raw
-        unknown = sorted(set(raw) - _TOP_FIELDS)
-        if unknown:
-            raise self.fail(unknown[0], self.known(unknown[0], _TOP_FIELDS))
-        for required in ("name", "target", "features"):
-            if required not in raw:
-                raise self.fail(required, "a value (the field is required)")
-        name = self.identifier(raw["name"], "name")
-        target = self.identifier(raw["target"], "target")
-        entity_key = self.identifier(raw.get("entity_key", "entity_id"), "entity_key")
-        as_of = raw.get("as_of", "as_of_date")
-        if isinstance(as_of, str) and as_of.strip().lower() in {"none", "null", ""}:
-            # YAML reads `None` as a string: the user meant no as_of column (snapshot data).
-            raise self.fail("as_of", f"a column name, or null for snapshot data (got {as_of!r}; "
-                            "write `as_of: null`)")
-        if as_of is not None:
-            as_of = self.identifier(as_of, "as_of")
-        task = self.choice(raw.get("task", "binary_classification"), "task", TASKS)
-
-        numeric, numeric_patterns, categorical, categorical_patterns, encoding, tier1 = (
-            self.features(raw["features"], target, entity_key, as_of)
-        )
-        problem = self.problem(raw.get("problem"), task)
-        label = self.label(raw.get("label"))
-        split = self.mapping(raw.get("split"), "split", {
-            "valid_periods", "test_periods", "embargo_days", "valid_fraction", "test_fraction"})
-        search = self.mapping(raw.get("search"), "search", {"method", "n_iter", "cv_folds"})
-        promotion = self.mapping(raw.get("promotion"), "promotion", {"margin", "guard"})
-        drift = self.mapping(raw.get("drift"), "drift", {"moderate", "drift", "exclude"})
-        leakage = self.mapping(raw.get("leakage"), "leakage", {"max_single_feature_auc", "allow"})
-        quality = self.mapping(raw.get("quality"), "quality", {"gates", "quarantine"})
-        monitoring = self.mapping(raw.get("monitoring"), "monitoring", {
-            "backfill", "performance_margin", "rate_gap", "rate_window", "retrain_on_signal"})
-        snapshot = self.snapshot(raw.get("snapshot"), as_of, label=raw.get("label"))
-        deploy = self.mapping(raw.get("deploy"), "deploy", {"refit"})
-        non_negative = self.flag(raw.get("non_negative", False), "non_negative")
-        if non_negative and task != "regression":
-            raise self.fail("non_negative", "a regression model (a classifier's score is a "
-                            "probability already)")
-
-        default_metric = "roc_auc" if task == "binary_classification" else "rmse"
-        selection = self.choice(
-            raw.get("selection_metric", default_metric), "selection_metric", SEARCH_METRICS[task]
-        )
-        threshold = raw.get("threshold", "max_f1")
-        if task == "binary_classification":
-            threshold = self.threshold(threshold)
-        elif "threshold" in raw:
-            raise self.fail("threshold", "no threshold for a regression model")
-        class_weight = raw.get("class_weight")
-        if class_weight is not None:
-            if task != "binary_classification":
-                raise self.fail("class_weight", "no class weighting for a regression model")
-            self.choice(class_weight, "class_weight", ("balanced",))
-        moderate = self.number(drift.get("moderate", PSI_MODERATE), "drift.moderate", 0, 10)
-        drift_threshold = self.number(drift.get("drift", PSI_DRIFT), "drift.drift", 0, 10)
-        if drift_threshold < moderate:
-            raise self.fail("drift.drift", f"a PSI at least drift.moderate ({moderate})")
-        allow = self.columns(leakage.get("allow", []), "leakage.allow")
-        random_state = self.number(raw.get("random_state", 0), "random_state", 0, 2**32 - 1, True)
-
-        embargo = split.get("embargo_days")
-        if label is not None and embargo is not None and embargo < label.horizon_days:
-            # A shorter gap lets the label windows of one split reach into the next: leakage.
-            raise self.fail("split.embargo_days",
-                            f"at least the label horizon ({label.horizon_days} days), got {embargo}")
-        return ModelSpec(
-            name=name,
-            target=target,
-            numeric=tuple(numeric),
-            categorical=tuple(categorical),
-            entity_key=entity_key,
-            as_of=as_of,
-            training_set=self.identifier(raw.get("training_set", f"ml_{name}__training_set"),
-                                         "training_set"),
-            split_column=self.identifier(raw.get("split_column", "split"), "split_column"),
-            task=task,
-            description=str(raw.get("description", "")),
-            problem=problem,
-            label=label,
-            valid_periods=self.number(split.get("valid_periods", 3), "split.valid_periods",
-                                      1, 1000, True),
-            test_periods=self.number(split.get("test_periods", 3), "split.test_periods",
-                                     1, 1000, True),
-            embargo_days=(None if split.get("embargo_days") is None else self.number(
-                split["embargo_days"], "split.embargo_days", 0, 100_000, True)),
-            valid_fraction=self.number(split.get("valid_fraction", 0.2), "split.valid_fraction",
-                                       0.01, 0.5),
-            test_fraction=self.number(split.get("test_fraction", 0.2), "split.test_fraction",
-                                      0.01, 0.5),
-            numeric_patterns=numeric_patterns,
-            categorical_patterns=categorical_patterns,
-            encoding=encoding,
-            tier1=tuple(tier1),
-            candidates=self.candidates(raw.get("candidates"), task),
-            search_method=self.choice(search.get("method", "grid"), "search.method",
-                                      ("grid", "randomized")),
-            n_iter=self.number(search.get("n_iter", 10), "search.n_iter", 1, 10_000, True),
-            cv_folds=self.cv_folds(search.get("cv_folds", 3)),
-            selection_metric=selection,
-            threshold=threshold,
-            class_weight=class_weight,
-            promotion_margin=self.number(promotion.get("margin", 0.0), "promotion.margin", 0, 1e9),
-            promotion_guard=self.flag(promotion.get("guard", True), "promotion.guard"),
-            drift_moderate=moderate,
-            drift_threshold=drift_threshold,
-            drift_exclude=tuple(self.drift_exclude(drift, raw)),
-            max_single_feature_auc=self.number(leakage.get("max_single_feature_auc", 0.95),
-                                               "leakage.max_single_feature_auc", 0.5, 1.0),
-            leakage_allow=tuple(allow),
-            gates=tuple(self.gates(quality, label, name, raw)),
-            quarantine=self.flag(quality.get("quarantine", False), "quality.quarantine"),
-            random_state=random_state,
-            monitoring=Monitoring(
-                backfill=self.flag(monitoring.get("backfill", True), "monitoring.backfill"),
-                performance_margin=self.number(monitoring.get("performance_margin", 0.05),
-                                               "monitoring.performance_margin", 0, 1e9),
-                rate_gap=self.number(monitoring.get("rate_gap", 0.15), "monitoring.rate_gap",
-                                     0, 1e9),
-                rate_window=self.number(monitoring.get("rate_window", 3),
-                                        "monitoring.rate_window", 1, 1000, True),
-                retrain_on_signal=self.flag(monitoring.get("retrain_on_signal", False),
-                                            "monitoring.retrain_on_signal"),
-            ),
-            snapshot=snapshot,
-            deploy_refit=self.choice(deploy.get("refit", "all"), "deploy.refit", REFITS),
-            non_negative=non_negative,
-        )
-
-    def snapshot(self, raw: Any, as_of: str | None, label: Any) -> Snapshot:
-        value = self.mapping(raw, "snapshot", {"mart", "score_where"})
-        if value and as_of is not None:
-            raise self.fail("snapshot", "no snapshot block for a time-indexed spec (as_of is "
-                            f"'{as_of}'); set as_of: null for one row per entity")
-        if value and label is not None:
-            raise self.fail("label", "no label block for a snapshot spec: the target is a column "
-                            "of snapshot.mart")
-        mart, where = value.get("mart"), value.get("score_where")
-        return Snapshot(
-            mart=None if mart is None else self.identifier(mart, "snapshot.mart"),
-            score_where=None if where is None else self.expression(where,
-                                                                   "snapshot.score_where"),
-        )
-
-    def features(self, raw: Any, target: str, entity_key: str, as_of: str | None):
-        value = self.mapping(raw, "features", {"numeric", "categorical", "encoding", "tier1"})
-        lists: dict[str, list[str]] = {}
-        patterns: dict[str, tuple[tuple[str, ...], tuple[str, ...]] | None] = {}
-        for kind in ("numeric", "categorical"):
-            entry = value.get(kind, [])
-            if isinstance(entry, dict):
-                entry = self.mapping(entry, f"features.{kind}", {"include", "exclude"})
-                include = self.columns(entry.get("include", []), f"features.{kind}.include", True)
-                if not include:
-                    raise self.fail(f"features.{kind}.include", "at least one pattern")
-                exclude = self.columns(entry.get("exclude", []), f"features.{kind}.exclude", True)
-                lists[kind], patterns[kind] = [], (tuple(include), tuple(exclude))
-            else:
-                lists[kind] = self.columns(entry, f"features.{kind}")
-                patterns[kind] = None
-        if not any(lists.values()) and not any(patterns.values()):
-            raise self.fail("features", "at least one numeric or categorical column")
-        overlap = sorted(set(lists["numeric"]) & set(lists["categorical"]))
-        if overlap:
-            raise self.fail("features", f"each column in one list only; {overlap[0]} is in both")
-        clash = sorted({target, entity_key, as_of} & set(lists["numeric"] + lists["categorical"]))
-        if clash:
-            raise self.fail("features", f"no key or target columns among the features; found {clash[0]}")
-        encoding = value.get("encoding", {}) or {}
-        if not isinstance(encoding, dict):
-            raise self.fail("features.encoding", "a mapping of categorical column to onehot or target")
-        for column, how in encoding.items():
-            self.identifier(column, "features.encoding")
-            self.choice(how, f"features.encoding.{column}", ENCODINGS)
-            if column in lists["numeric"]:
-                raise self.fail(f"features.encoding.{column}", "a categorical column")
-        tier1 = self.columns(value.get("tier1", []), "features.tier1")
-        return (lists["numeric"], patterns["numeric"], lists["categorical"],
-                patterns["categorical"], dict(encoding), tier1)
-
-    def problem(self, raw: Any, task: str) -> Problem:
-        value = self.mapping(raw, "problem", {"decision", "success", "rule_baseline", "constraints"})
-        success = self.mapping(value.get("success"), "problem.success", {"metric", "target"})
-        metric = target = None
-        if success:
-            metric = self.choice(success.get("metric"), "problem.success.metric", TASK_METRICS[task])
-            target = self.number(success.get("target"), "problem.success.target", -1e12, 1e12)
-        constraints = self.mapping(value.get("constraints"), "problem.constraints",
-                                   {"max_latency_ms_per_1000", "max_artifact_mb"})
-        latency = constraints.get("max_latency_ms_per_1000")
-        size = constraints.get("max_artifact_mb")
-        rule = value.get("rule_baseline")
-        return Problem(
-            decision=str(value.get("decision", "")),
-            success_metric=metric,
-            success_target=target,
-            rule_baseline=None if rule is None else self.expression(rule, "problem.rule_baseline"),
-            max_latency_ms_per_1000=None if latency is None else self.number(
-                latency, "problem.constraints.max_latency_ms_per_1000", 0, 1e9),
-            max_artifact_mb=None if size is None else self.number(
-                size, "problem.constraints.max_artifact_mb", 0, 1e9),
-        )
-
-    def drift_exclude(self, drift: dict[str, Any], raw: dict[str, Any]) -> list[str]:
-        # Features that grow by construction (tenure, lifetime totals) drift every month; PSI on
-        # them is an alarm that means nothing, so they get no reference bins and no drift rows.
-        excluded = self.columns(drift.get("exclude", []), "drift.exclude")
-        tier1 = (raw.get("features") or {}).get("tier1") or []
-        both = sorted(set(excluded) & set(tier1))
-        if both:
-            raise self.fail("drift.exclude", f"features outside tier1 (tier-1 drift triggers "
-                            f"retraining); {both[0]} is in both")
-        return excluded
-
-    def cv_folds(self, value: Any) -> int:
-        # 0: no cross-validation, for histories too short to hold embargoed folds.
-        if value == 0 and not isinstance(value, bool):
-            return 0
-        return self.number(value, "search.cv_folds", 2, 50, True)
-
-    def flag(self, value: Any, field_name: str) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(field_name, f"true or false, got {value!r}")
-        return value
-
-    def gates(self, quality: dict[str, Any], label: Label | None, name: str, raw: Any) -> list[str]:
-        # The marts validated before training and scoring: by default the label's mart and the
-        # training set (each needs a suite in expectations/<mart>.json).
-        training_set = raw.get("training_set", f"ml_{name}__training_set")
-        default = ([label.mart] if label else []) + [training_set]
-        return self.columns(quality.get("gates", default), "quality.gates")
-
-    def label(self, raw: Any) -> Label | None:
-        if raw is None:
-            return None
-        value = self.mapping(raw, "label",
-                             {"mart", "events", "timestamp", "horizon_days", "where", "value",
-                              "absent"})
-        for required in ("mart", "events", "timestamp", "horizon_days"):
-            if required not in value:
-                raise self.fail(f"label.{required}", "a value (the field is required)")
-        if value.get("absent") and value.get("value") is not None:
-            raise self.fail("label.absent", "absent (1 when no event matches) or value (a sum), "
-                            "not both")
-        return Label(
-            mart=self.identifier(value["mart"], "label.mart"),
-            events=self.identifier(value["events"], "label.events"),
-            timestamp=self.identifier(value["timestamp"], "label.timestamp"),
-            horizon_days=self.number(value["horizon_days"], "label.horizon_days", 1, 100_000, True),
-            where=self.expression(value.get("where", "true"), "label.where"),
-            value=None if value.get("value") is None else self.expression(value["value"],
-                                                                          "label.value"),
-            absent=self.flag(value.get("absent", False), "label.absent"),
-        )
-
-    def candidates(self, raw: Any, task: str) -> tuple[Candidate, ...]:
-        from mlmodels.spec.estimators import estimators_for
-
-        known = estimators_for(task)
-        if raw is None:
-            default = "logistic_regression" if task == "binary_classification" else "ridge"
-            return (Candidate(default),)
-        if not isinstance(raw, list) or not raw:
-            raise self.fail("candidates", "a non-empty list of {name, params, grid}")
-        parsed = []
-        for index, entry in enumerate(raw):
-            where = f"candidates[{index}]"
-            entry = self.mapping(entry, where, {"name", "params", "grid"})
-            name = self.choice(entry.get("name"), f"{where}.name", tuple(sorted(known)))
-            params = entry.get("params", {}) or {}
-            if not isinstance(params, dict):
-                raise self.fail(f"{where}.params", "a mapping of parameter names to values")
-            grid = entry.get("grid", {}) or {}
-            if not isinstance(grid, dict) or not all(
-                isinstance(v, list) and v for v in grid.values()
-            ):
-                raise self.fail(f"{where}.grid", "a mapping of parameter names to non-empty lists")
-            estimator = known[name]()
-            for parameter in (*params, *grid):
-                if parameter not in estimator.get_params():
-                    raise self.fail(f"{where}.{parameter}",
-                                    f"a parameter of {type(estimator).__name__}")
-            parsed.append(Candidate(name, dict(params), {k: list(v) for k, v in grid.items()}))
-        return tuple(parsed)
-
-    def threshold(self, raw: Any) -> Any:
-        from mlmodels.spec.threshold_policy import parse_threshold_policy
-
+    def check(self, leaf: Any, value: Any, field_name: str) -> Any:
+        """Validate ``value`` with a leaf type of the schema, as the schema would."""
         try:
-            return parse_threshold_policy(raw)
+            return leaf.check(value)
+        except PydanticCustomError as error:
+            raise self(field_name + error.context["at"], error.context["expected"]) from None
+
+
+def _spec(doc: schema.SpecDocument, fail: _Failing) -> ModelSpec:
+    """Apply the rules that tie a valid document's fields together; return its ModelSpec."""
+    task, features, label, given = doc.task, doc.features, doc.label, doc.model_fields_set
+    classifier = task == "binary_classification"
+    numeric, numeric_patterns = _feature_list(features.numeric)
+    categorical, categorical_patterns = _feature_list(features.categorical)
+    if not (numeric or categorical or numeric_patterns or categorical_patterns):
+        raise fail("features", "at least one numeric or categorical column")
+    overlap = sorted(set(numeric) & set(categorical))
+    if overlap:
+        raise fail("features", f"each column in one list only; {overlap[0]} is in both")
+    clash = sorted({doc.target, doc.entity_key, doc.as_of} & {*numeric, *categorical})
+    if clash:
+        raise fail("features", f"no key or target columns among the features; found {clash[0]}")
+    for column in features.encoding:
+        if column in numeric:
+            raise fail(f"features.encoding.{column}", "a categorical column")
+
+    success = doc.problem.success
+    if success is not None:
+        fail.check(Choice(TASK_METRICS[task]), success.metric, "problem.success.metric")
+    if label is not None and label.absent and label.value is not None:
+        raise fail("label.absent", "absent (1 when no event matches) or value (a sum), not both")
+    if doc.snapshot.model_fields_set and doc.as_of is not None:
+        raise fail("snapshot", "no snapshot block for a time-indexed spec (as_of is "
+                   f"'{doc.as_of}'); set as_of: null for one row per entity")
+    if doc.snapshot.model_fields_set and label is not None:
+        raise fail("label", "no label block for a snapshot spec: the target is a column of "
+                   "snapshot.mart")
+    if doc.non_negative and task != "regression":
+        raise fail("non_negative", "a regression model (a classifier's score is a probability "
+                   "already)")
+    selection = doc.selection_metric if "selection_metric" in given else (
+        "roc_auc" if classifier else "rmse")
+    fail.check(Choice(SEARCH_METRICS[task]), selection, "selection_metric")
+    threshold = "max_f1"
+    if classifier and "threshold" in given:
+        try:
+            threshold = parse_threshold_policy(doc.threshold)
         except ValueError as error:
-            message = str(error).removeprefix("threshold policy: expected ")
-            raise self.fail("threshold", message) from error
+            raise fail("threshold", str(error).removeprefix("threshold policy: expected ")) from error
+    elif "threshold" in given:
+        raise fail("threshold", "no threshold for a regression model")
+    if doc.class_weight is not None and not classifier:
+        raise fail("class_weight", "no class weighting for a regression model")
+    if doc.drift.drift < doc.drift.moderate:
+        raise fail("drift.drift", f"a PSI at least drift.moderate ({doc.drift.moderate})")
+    embargo = doc.split.embargo_days
+    if label is not None and embargo is not None and embargo < label.horizon_days:
+        # A shorter gap lets the label windows of one split reach into the next: leakage.
+        raise fail("split.embargo_days",
+                   f"at least the label horizon ({label.horizon_days} days), got {embargo}")
+    candidates = _candidates(doc.candidates, task, fail)
+    both = sorted(set(doc.drift.exclude) & set(features.tier1))
+    if both:
+        # Features that grow by construction drift every month: excluded, they get no bins.
+        raise fail("drift.exclude", f"features outside tier1 (tier-1 drift triggers "
+                   f"retraining); {both[0]} is in both")
+    training_set = doc.training_set or f"ml_{doc.name}__training_set"
+    # The marts validated before training and scoring: by default the label's mart and the
+    # training set (each needs a suite in expectations/<mart>.json).
+    gates = doc.quality.gates
+    if gates is None:
+        gates = fail.check(Columns(), [*([label.mart] if label else []), training_set],
+                           "quality.gates")
+    problem, split, search = doc.problem, doc.split, doc.search
+    return ModelSpec(
+        name=doc.name, target=doc.target, numeric=tuple(numeric),
+        categorical=tuple(categorical), entity_key=doc.entity_key, as_of=doc.as_of,
+        training_set=training_set, split_column=doc.split_column, task=task,
+        description=doc.description,
+        problem=Problem(
+            decision=problem.decision,
+            success_metric=None if success is None else success.metric,
+            success_target=None if success is None else success.target,
+            rule_baseline=problem.rule_baseline,
+            max_latency_ms_per_1000=problem.constraints.max_latency_ms_per_1000,
+            max_artifact_mb=problem.constraints.max_artifact_mb),
+        label=None if label is None else Label(**label.model_dump()),
+        valid_periods=split.valid_periods, test_periods=split.test_periods,
+        embargo_days=embargo, valid_fraction=split.valid_fraction,
+        test_fraction=split.test_fraction, numeric_patterns=numeric_patterns,
+        categorical_patterns=categorical_patterns, encoding=dict(features.encoding),
+        tier1=tuple(features.tier1), candidates=candidates, search_method=search.method,
+        n_iter=search.n_iter, cv_folds=search.cv_folds, selection_metric=selection,
+        threshold=threshold, class_weight=doc.class_weight,
+        promotion_margin=doc.promotion.margin, promotion_guard=doc.promotion.guard,
+        drift_moderate=doc.drift.moderate, drift_threshold=doc.drift.drift,
+        drift_exclude=tuple(doc.drift.exclude),
+        max_single_feature_auc=doc.leakage.max_single_feature_auc,
+        leakage_allow=tuple(doc.leakage.allow), gates=tuple(gates),
+        quarantine=doc.quality.quarantine, random_state=doc.random_state,
+        monitoring=Monitoring(**doc.monitoring.model_dump()),
+        snapshot=Snapshot(mart=doc.snapshot.mart, score_where=doc.snapshot.score_where),
+        deploy_refit=doc.deploy.refit, non_negative=doc.non_negative,
+    )
+
+
+def _feature_list(value: Any) -> tuple[list[str], tuple[tuple[str, ...], tuple[str, ...]] | None]:
+    """Return a feature list's columns, or no columns and its (include, exclude) patterns."""
+    if isinstance(value, schema.FeaturePatterns):
+        return [], (tuple(value.include), tuple(value.exclude))
+    return list(value), None
+
+
+def _candidates(entries: list[schema.Candidate] | None, task: str,
+                fail: _Failing) -> tuple[Candidate, ...]:
+    """Return the candidates, checked against the task's estimators and their parameters."""
+    known = estimators_for(task)
+    if entries is None:
+        return (Candidate("logistic_regression" if task == "binary_classification" else "ridge"),)
+    parsed = []
+    for index, entry in enumerate(entries):
+        where = f"candidates[{index}]"
+        fail.check(Choice(tuple(sorted(known))), entry.name, f"{where}.name")
+        estimator = known[entry.name]()
+        for parameter in (*entry.params, *entry.grid):
+            if parameter not in estimator.get_params():
+                raise fail(f"{where}.{parameter}", f"a parameter of {type(estimator).__name__}")
+        parsed.append(Candidate(entry.name, dict(entry.params),
+                                {k: list(v) for k, v in entry.grid.items()}))
+    return tuple(parsed)

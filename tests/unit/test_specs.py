@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from mlmodels.spec import specs
@@ -148,3 +150,73 @@ def test_label_absent_counts_windows_without_an_event():
     assert spec.label.absent
     with pytest.raises(specs.SpecError, match=r"label\.absent"):
         specs.from_dict({**SPEC, "label": {**label, "absent": True, "value": "amount"}})
+
+
+@pytest.mark.parametrize(("change", "field", "hint"), [
+    ({"split": {"test_period": 3}}, "split.test_period", "did you mean 'test_periods'?"),
+    ({"candidates": [{"name": "ridge", "parms": {}}]}, "candidates[0].parms",
+     "did you mean 'params'?"),
+    ({"features": {"numeric": {"include": ["x*"], "exlude": ["x2"]}}},
+     "features.numeric.exlude", "did you mean 'exclude'?"),
+    ({"descripton": "x"}, "descripton", "did you mean 'description'?"),
+])
+def test_an_unknown_field_lists_the_known_ones_and_the_closest(change, field, hint):
+    with pytest.raises(specs.SpecError) as error:
+        specs.from_dict({**SPEC, **change}, source="toy.yml")
+    message = str(error.value)
+    assert f"field '{field}': expected one of the known fields [" in message
+    assert message.endswith(f"({hint})")
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"random_state": "1"}, "random_state"),  # a string is not a number
+    ({"non_negative": 1}, "non_negative"),  # 1 is not true
+    ({"label": {"mart": "m", "events": "e", "timestamp": "t", "horizon_days": 90.0}},
+     "label.horizon_days"),  # a float is not an integer
+])
+def test_values_are_not_coerced(change, field):
+    with pytest.raises(specs.SpecError, match=rf"field '{re.escape(field)}'"):
+        specs.from_dict({**SPEC, **change})
+
+
+def test_values_are_kept_as_written():
+    spec = specs.from_dict({**SPEC, "promotion": {"margin": 0}, "search": {"cv_folds": 0.0}})
+    assert type(spec.promotion_margin) is int and type(spec.cv_folds) is int
+
+
+LABELLED = {**SPEC, "label": {"mart": "m", "events": "e", "timestamp": "t", "horizon_days": 90},
+            "features": {**SPEC["features"], "tier1": ["x1"]}}
+
+
+@pytest.mark.parametrize("edit", [
+    {"description": "another sentence"},
+    {"problem": {"decision": "whom to call first"}},
+    {"monitoring": {"backfill": False, "performance_margin": 0.1, "rate_gap": 0.3,
+                    "rate_window": 6, "retrain_on_signal": True}},
+    {"features": {**LABELLED["features"], "tier1": ["x1", "x2"]}},
+    {"features": {**LABELLED["features"], "tier1": []}},
+    {"drift": {"moderate": 0.05}},
+    {"drift": {"drift": 0.5}},
+])
+def test_what_says_how_a_model_is_watched_makes_no_new_version(edit):
+    assert specs.from_dict({**LABELLED, **edit}).fingerprint() == \
+        specs.from_dict(LABELLED).fingerprint()
+
+
+@pytest.mark.parametrize("edit", [
+    {"candidates": [{"name": "logistic_regression", "params": {"max_iter": 600}}]},
+    {"candidates": [{"name": "logistic_regression", "params": {"max_iter": 500},
+                     "grid": {"C": [0.1, 1.0]}}]},
+    {"features": {**LABELLED["features"], "numeric": ["x1"]}},
+    {"features": {**LABELLED["features"], "encoding": {"colour": "target"}}},
+    {"label": {**LABELLED["label"], "horizon_days": 60}},
+    {"split": {"test_periods": 2}},
+    {"drift": {"exclude": ["x2"]}},  # the version's reference bins leave x2 out
+    {"threshold": {"min_precision": 0.8}},
+    {"promotion": {"margin": 0.01}},
+    {"problem": {"success": {"metric": "roc_auc", "target": 0.7}}},
+    {"random_state": 1},
+])
+def test_what_changes_what_is_trained_makes_a_new_version(edit):
+    assert specs.from_dict({**LABELLED, **edit}).fingerprint() != \
+        specs.from_dict(LABELLED).fingerprint()
