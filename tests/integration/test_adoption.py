@@ -186,24 +186,43 @@ def test_the_adopted_project_builds_to_predictions_and_drift(adopted):
     project, db = adopted
     assert (project / "expectations" / "feat_shop_customer__as_of.json").is_file()
     with duckdb.connect(str(db)) as con:
+        def rows(query: str) -> set[tuple]:
+            return set(con.sql(query).fetchall())
+
         status = con.sql("select status from ml_model_registry").fetchall()
         assert status == [("champion",)]
-        latest = con.sql("select max(as_of_date) from ml_churn__predictions").fetchall()[0][0]
-        live = con.sql("select count(*) from ml_churn__predictions where as_of_date = "
-                       f"date '{latest}' and not coalesce(backfill, false)").fetchall()[0][0]
-        assert live > 0
-        for table in ("ml_churn__feature_drift", "ml_churn__prediction_drift",
-                      "ml_churn__retrain_signal", "dq_results"):
-            assert con.sql(f"select count(*) from {table}").fetchall()[0][0] > 0, table
+        fit_to = con.sql("select fit_to from ml_model_registry").fetchall()[0][0]
+        # The mart's active customers at the latest as_of are scored live, and every as_of after
+        # the fit window is backfilled: one prediction per training-set row there, no other.
+        latest = con.sql("select max(as_of_date) from feat_shop_customer__as_of").fetchall()[0][0]
+        active = rows("select customer_id from feat_shop_customer__as_of"
+                      f" where as_of_date = date '{latest}'")
+        live = con.sql("select customer_id from ml_churn__predictions where as_of_date = "
+                       f"date '{latest}' and not coalesce(backfill, false)").fetchall()
+        assert active and set(live) == active and len(live) == len(active)
+        after = rows("select customer_id, as_of_date from ml_churn__training_set"
+                     f" where as_of_date > date '{fit_to}'")
+        predicted = con.sql("select customer_id, as_of_date from ml_churn__predictions").fetchall()
+        assert set(predicted) == after and len(predicted) == len(after)
+        scored = {d for _, d in after}
+        # Monitoring: per scored as_of a prediction drift row and a retrain signal row, and a
+        # drift row per feature of the spec.
+        for table in ("ml_churn__prediction_drift", "ml_churn__retrain_signal"):
+            dates = con.sql(f"select as_of_date from {table}").fetchall()
+            assert sorted(d for (d,) in dates) == sorted(scored), table
+        features = {"orders_30d", "orders_90d", "revenue_90d", "days_since_last_order"}
+        drift = con.sql("select feature, as_of_date from ml_churn__feature_drift").fetchall()
+        assert set(drift) == {(f, d) for f in features for d in scored}
+        assert len(drift) == len(features) * len(scored)
         # Refitted through the latest matured as_of, the champion has scored nothing whose
         # label has matured yet: the table is there, and fills in as the labels mature.
-        fit_to = con.sql("select fit_to from ml_model_registry").fetchall()[0][0]
-        assert con.sql("select count(*) from ml_churn__realised_performance where "
-                       f"as_of_date <= date '{fit_to}'").fetchall()[0][0] == 0
-        features = {row[0] for row in con.sql(
-            "select distinct feature from ml_churn__feature_drift").fetchall()}
-        assert features == {"orders_30d", "orders_90d", "revenue_90d", "days_since_last_order"}
-    assert os.listdir(project / "expectations")
+        assert con.sql("select count(*) from ml_churn__realised_performance").fetchall() == [(0,)]
+        # The gates' results are in dq_results: one suite per drafted suite file, all passed.
+        suites = {s for (s,) in con.sql("select distinct suite from dq_results").fetchall()}
+        failed = con.sql("select suite, expectation from dq_results where not success"
+                         " and severity = 'error'").fetchall()
+    drafted = {p.stem for p in (project / "expectations").glob("*.json")}
+    assert drafted and suites == drafted and failed == []
 
 
 def test_the_adopted_project_has_tables_selectors_and_gated_tags(adopted):

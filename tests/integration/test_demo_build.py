@@ -14,19 +14,70 @@ from tests.integration.helpers import new_warehouse
 pytestmark = pytest.mark.slow
 
 
-def test_every_table_has_rows(built):
-    for table in [
-        "feat_customer__as_of", "ml_model_registry", "ml_model_status_history",
-        "ml_reference_bins", *[f"ml_evaluation__{t}" for t in (
-            "metrics", "curves", "confusion", "thresholds", "importances", "candidates",
-            "learning_curve")],
-        *[f"ml_{m}__{t}" for m in ("churn", "spend") for t in (
-            "training_set", "train", "scores", "predictions", "feature_drift",
-            "prediction_drift", "retrain_signal")],
-        # churn is refitted on every matured label: nothing it scored has matured yet.
-        "ml_spend__realised_performance",
-    ]:
-        assert built.sql(f"select count(*) as n from {table}").n[0] > 0, table
+KEYS = ["customer_id", "as_of_date"]
+
+
+def keys(frame: pd.DataFrame, columns=KEYS) -> set[tuple]:
+    return set(frame[columns].itertuples(index=False, name=None))
+
+
+@pytest.mark.parametrize("name", ["churn", "spend"])
+def test_every_table_holds_the_rows_its_inputs_imply(built, name):
+    """Row for row, what each model's tables must hold given its training set and its spec."""
+    row = built.sql(f"select * from ml_model_registry where model_name = '{name}'").iloc[0]
+    version = row.model_version
+    spec = features_of(specs.load(built.project / "ml" / f"{name}.yml"), row.to_dict())
+    features = set(spec.features)
+    drifted = features - set(spec.drift_exclude)
+    training = built.sql(f"select customer_id, as_of_date, split, is_label_mature"
+                         f" from ml_{name}__training_set")
+    assert not training.duplicated(KEYS).any()
+    assert built.sql(f"select model_version from ml_{name}__train").model_version.tolist() == [
+        version]
+    # Scores and predictions: one row per training row after the fit window.
+    scores = built.sql(f"select * from ml_{name}__scores")
+    assert len(scores) == len(keys(scores))
+    assert keys(scores) == keys(training[training.as_of_date > row.fit_to])
+    assert keys(built.sql(f"select * from ml_{name}__predictions")) == keys(scores)
+    scored = sorted(set(scores.as_of_date))
+    # Monitoring: per scored as_of, one prediction drift and one retrain signal row, and a drift
+    # row per feature (those growing by construction left out); realised performance on the
+    # scored as_ofs whose labels have matured (none for churn, refitted through the latest).
+    for table in ("prediction_drift", "retrain_signal"):
+        monitored = built.sql(f"select * from ml_{name}__{table} order by as_of_date")
+        assert monitored.as_of_date.tolist() == scored, table
+        assert set(monitored.model_version) == {version}, table
+    drift = built.sql(f"select feature, as_of_date from ml_{name}__feature_drift")
+    assert len(drift) == len(drifted) * len(scored)
+    assert keys(drift, ["feature", "as_of_date"]) == {(f, d) for f in drifted for d in scored}
+    mature = set(training[training.is_label_mature].as_of_date)
+    realised = built.sql(f"select as_of_date from ml_{name}__realised_performance")
+    assert sorted(realised.as_of_date) == [d for d in scored if d in mature]
+    assert (name == "churn") == realised.empty
+    # The version's reference bins: the drifted features and the score.
+    bins = built.sql(f"select distinct feature from ml_reference_bins where model_version ="
+                     f" '{version}'")
+    assert set(bins.feature) == drifted | {"score"}
+    # Evaluation: an importance per feature; the learning curve ends at the whole train split.
+    importances = built.sql(f"select feature from ml_evaluation__importances where"
+                            f" model_version = '{version}'")
+    assert sorted(importances.feature) == sorted(features)
+    curve = built.sql(f"select train_rows from ml_evaluation__learning_curve where"
+                      f" model_version = '{version}' order by train_rows")
+    assert len(curve) == 3 and curve.train_rows.iloc[-1] == row.train_rows
+    # The classifier's confusion matrices and threshold table: valid and test, 0.01 to 0.99.
+    confusion = built.sql(f"select * from ml_evaluation__confusion where model_version ="
+                          f" '{version}'")
+    thresholds = built.sql(f"select threshold from ml_evaluation__thresholds where"
+                           f" model_version = '{version}' order by 1")
+    if name == "churn":
+        assert sorted(confusion.split) == ["test", "valid"]
+        for split in ("valid", "test"):
+            counts = confusion[confusion.split == split][["tp", "fp", "tn", "fn"]].sum(axis=1)
+            assert counts.tolist() == [row[f"{split}_rows"]], split
+        np.testing.assert_allclose(thresholds.threshold, np.arange(1, 100) / 100)
+    else:
+        assert confusion.empty and thresholds.empty
 
 
 def test_trap_column_never_reaches_the_mart(built):

@@ -7,6 +7,7 @@ A corrupted raw load stops first at the demo's source gates (tests/mlmodels/gate
 second line: with the source gates left out of the build, each such corruption still stops there.
 """
 
+import re
 import shutil
 
 import pytest
@@ -154,8 +155,25 @@ def assert_stopped_at_the_source(warehouse, gate: str) -> None:
 
 def test_clean_data_passes_every_gate(built):
     results = built.sql("select * from dq_results")
-    assert set(results.suite) >= {MART, TRAINING_SET, "ml_spend__training_set"}
+    suites = {MART, TRAINING_SET, "ml_spend__training_set"}
+    assert set(results.suite) == suites
     assert results[results.severity == "error"].success.all()
-    assert (built.project / "target" / "data_quality" / f"{MART}.html").is_file()
+    # Each gate's page shows its latest run: one row per expectation, the failed ones (warnings
+    # only) first, and the counts of the results table.
+    for suite in suites:
+        run = results[(results.suite == suite) & (results.run_at == results[
+            results.suite == suite].run_at.max())]
+        checks = run.assign(column_name=run.column_name.fillna("")).groupby(
+            ["expectation", "column_name", "kwargs"]).success.all()
+        warned = int((~checks).sum())
+        page = (built.project / "target" / "data_quality" / f"{suite}.html").read_text()
+        section = page.split(f'id="suite-{suite}"')[1].split("<h2")[0]
+        assert (f"errors failed: <strong>0</strong></span><span>warnings failed: <strong>{warned}"
+                f"</strong></span><span>passed: <strong>{len(checks) - warned}</strong>"
+                ) in section, suite
+        rows = re.findall(r'<tr class="([^"]+)"><td><code>([^<]+)</code>', section)
+        assert [css for css, _ in rows] == ["fail-warn"] * warned + ["pass"] * (
+            len(checks) - warned), suite
+        assert sorted(e for _, e in rows) == sorted(e for e, _, _ in checks.index), suite
     profile = built.sql(f"select * from dq_{MART}__profile")
     assert {"tenure_days", "plan", "__rows__"} <= set(profile.column)

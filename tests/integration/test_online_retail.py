@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
+from mlmodels.serve.promotion import features_of
+from mlmodels.spec import specs
 from tests.integration.helpers import REPO, Warehouse
 
 DATASET = REPO.parent / "shared" / "datasets" / "online_retail"
@@ -120,10 +122,26 @@ def test_the_example_builds_to_predictions_and_drift(landed):
     assert len(warehouse.sql("select * from ml_spend__predictions")) == 0
     latest = warehouse.sql("select max(as_of_date) as d from feat_retail_customer__as_of").d[0]
     predictions = warehouse.sql("select * from ml_churn__predictions")
-    assert len(predictions) > 0 and predictions.score.notna().all()
-    assert predictions.as_of_date.max() == latest  # the newest as_of is scored
-    drift = warehouse.sql("select * from ml_churn__feature_drift")
-    assert len(drift) > 0 and {"days_since_last_order", "revenue_90d"} <= set(drift.feature)
+    assert predictions.score.notna().all()
+    assert not predictions.duplicated(PREDICTION_KEYS).any()
+    # The newest as_of is scored for exactly the customers the mart holds at it.
+    champion = warehouse.sql("select * from ml_model_registry where model_name = 'churn'"
+                             " and status = 'champion'").iloc[0]
+    live = predictions[(predictions.as_of_date == latest)
+                       & (predictions.model_version == champion.model_version)]
+    mart = warehouse.sql("select customer_id from feat_retail_customer__as_of"
+                         f" where as_of_date = date '{latest:%Y-%m-%d}'")
+    assert len(mart) and sorted(live.customer_id) == sorted(mart.customer_id)
+    # Drift: a row per drifted feature of the spec and as_of the champion scored, no other.
+    spec = features_of(specs.load(warehouse.project / "ml" / "churn.yml"), champion.to_dict())
+    drifted = set(spec.features) - set(spec.drift_exclude)
+    assert {"days_since_last_order", "revenue_90d"} <= drifted
+    scored = set(predictions[predictions.model_version == champion.model_version].as_of_date)
+    drift = warehouse.sql("select feature, as_of_date from ml_churn__feature_drift"
+                          f" where model_version = '{champion.model_version}'")
+    assert len(drift) == len(drifted) * len(scored)
+    assert set(zip(drift.feature, drift.as_of_date, strict=True)) == {
+        (f, d) for f in drifted for d in scored}
     assert (warehouse.artifacts.parent / "exports" / "ml_churn__predictions.parquet").is_file()
 
 

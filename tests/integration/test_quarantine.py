@@ -23,21 +23,35 @@ def test_quarantine_sets_bad_rows_aside_and_the_build_goes_on(tmp_path):
     result = warehouse.build()  # no gate fails: the unseen category is quarantined
 
     assert result.success, failures(result)
+    # Every customer made 'tiktok' is set aside at every as_of the mart holds it, and nothing else.
+    mart = warehouse.sql("select customer_id, as_of_date, acquisition_channel"
+                         " from feat_customer__as_of")
+    tiktok = keys(mart[mart.acquisition_channel == "tiktok"])
+    assert tiktok and tiktok == keys(mart[mart.customer_id % 20 == 0])
     quarantined = warehouse.sql("select * from dq_feat_customer__as_of__quarantine")
-    assert len(quarantined) > 0
-    assert (quarantined.customer_id % 20 == 0).all()
-    assert quarantined.quarantine_reason.str.contains(
-        "expect_column_values_to_be_in_set(acquisition_channel)", regex=False).all()
+    assert keys(quarantined) == tiktok and not quarantined.duplicated(KEYS).any()
+    assert set(quarantined.quarantine_reason) == {
+        "expect_column_values_to_be_in_set(acquisition_channel)"}
     gate = warehouse.sql("select * from dq_feat_customer__as_of where not success")
     assert set(gate.severity) <= {"quarantine", "warn"}
     log = "\n".join(warehouse.log)
     assert "quarantined" in log and "dq_feat_customer__as_of__quarantine" in log
-    # Quarantined rows are neither scored nor trained on.
-    scored = warehouse.sql("select customer_id from ml_churn__scores")
-    assert not (scored.customer_id % 20 == 0).any()
+    # Quarantined rows are neither scored nor trained on: the scores are exactly the rows after
+    # the fit window but those, and the registered split sizes leave exactly those out.
     registry = warehouse.sql("select * from ml_model_registry where model_name = 'churn'")
-    trained_rows = registry.train_rows[0] + registry.valid_rows[0] + registry.test_rows[0]
-    labelled = warehouse.sql("select count(*) as n from ml_churn__training_set"
-                             " where split in ('train', 'valid', 'test')"
-                             " and customer_id % 20 <> 0").n[0]
-    assert trained_rows == labelled
+    row = registry.iloc[0]
+    rows = warehouse.sql("select customer_id, as_of_date, split from ml_churn__training_set")
+    scores = warehouse.sql("select customer_id, as_of_date from ml_churn__scores")
+    assert not scores.duplicated(KEYS).any()
+    assert keys(scores) == keys(rows[rows.as_of_date > row.fit_to]) - tiktok
+    kept = rows[rows.customer_id % 20 != 0].split.value_counts()
+    assert (row.train_rows, row.valid_rows, row.test_rows) == (
+        kept["train"], kept["valid"], kept["test"])
+    assert row.fit_rows == kept["train"] + kept["valid"] + kept["test"]
+
+
+KEYS = ["customer_id", "as_of_date"]
+
+
+def keys(frame) -> set[tuple]:
+    return set(frame[KEYS].itertuples(index=False, name=None))

@@ -6,6 +6,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from mlmodels.serve import scoring
@@ -14,6 +15,7 @@ from tests.integration.helpers import failures, new_warehouse
 pytestmark = pytest.mark.slow
 
 SCORES = "select * from ml_churn__scores order by all"
+KEYS = ["customer_id", "as_of_date"]
 EARLIER = '{score_as_of: "2025-05-01"}'
 
 
@@ -30,14 +32,21 @@ def score_as_ofs(warehouse) -> dict[str, int]:
     return dict(zip(counts.d, counts.n, strict=True))
 
 
+def keys(frame) -> set[tuple]:
+    return set(frame[KEYS].itertuples(index=False, name=None))
+
+
 def test_the_first_run_backfills_every_as_of_after_the_fit_window(warehouse):
     scores = warehouse.sql(SCORES)
-    fit_to = warehouse.sql("select fit_to from ml_model_registry where model_name = 'churn'"
-                           " and status = 'champion'").fit_to[0]
-    after = warehouse.sql("select cast(as_of_date as varchar) as d, count(*) as n from"
-                          f" ml_churn__training_set where as_of_date > date '{fit_to:%Y-%m-%d}'"
-                          " group by 1 order by 1")
-    assert score_as_ofs(warehouse) == dict(zip(after.d, after.n, strict=True))
+    champion = warehouse.sql("select model_version, fit_to from ml_model_registry"
+                             " where model_name = 'churn' and status = 'champion'").iloc[0]
+    after = warehouse.sql("select customer_id, as_of_date from ml_churn__training_set"
+                          f" where as_of_date > date '{champion.fit_to:%Y-%m-%d}'")
+    # One row per row of the training set after the fit window, every one the champion's.
+    assert not scores.duplicated(["model_version", *KEYS]).any()
+    assert keys(scores) == keys(after) and len(scores) == len(after)
+    assert set(scores.model_version) == {champion.model_version} and set(scores.role) == {
+        "champion"}
     live = scores.as_of_date == scores.as_of_date.max()
     assert not scores[live].backfill.any() and scores[~live].backfill.all()
 
@@ -65,11 +74,25 @@ def test_no_dbt_tmp_tables_are_left_behind(warehouse):
 
 
 def test_full_refresh_of_upstream_models_keeps_the_history(warehouse):
-    before = score_as_ofs(warehouse)
+    before = warehouse.sql(SCORES)
     warehouse.build("--full-refresh")
-    assert score_as_ofs(warehouse) == before  # the latest as_of re-scored, the earlier one kept
-    predictions = warehouse.sql("select count(*) as n from ml_churn__predictions").n[0]
-    assert predictions == sum(before.values())
+    after = warehouse.sql(SCORES)
+    # The earlier as_ofs are kept row for row (scored_at too); the latest is scored again to the
+    # same rows and scores; no row is duplicated.
+    latest = before.as_of_date.max()
+    kept = after[after.as_of_date != latest].reset_index(drop=True)
+    assert kept.equals(before[before.as_of_date != latest].reset_index(drop=True))
+    again = after[after.as_of_date == latest].reset_index(drop=True)
+    old = before[before.as_of_date == latest].reset_index(drop=True)
+    assert again.drop(columns="scored_at").equals(old.drop(columns="scored_at"))
+    assert (again.scored_at >= old.scored_at).all()
+    assert not after.duplicated(["model_version", *KEYS]).any()
+    # The BI table carries exactly those scores.
+    predictions = warehouse.sql("select * from ml_churn__predictions")
+    columns = ["model_version", "role", *KEYS, "score", "backfill", "scored_at"]
+    pd.testing.assert_frame_equal(
+        predictions[columns].sort_values(columns).reset_index(drop=True),
+        after[columns].sort_values(columns).reset_index(drop=True))
 
 
 def test_a_scoring_run_that_fails_half_way_changes_nothing(warehouse, monkeypatch):
@@ -128,7 +151,16 @@ def test_the_build_succeeds_while_another_process_reads_the_exports(warehouse):
         (exports / "stop").write_text("stop")
         out, _ = reader.communicate(timeout=60)
     assert reader.returncode == 0, "the reader failed while dbt wrote the exports"
-    assert int(out) > 0
+    assert int(out) > 0  # (it did read while dbt wrote)
+    # What the build left in the exports is the tables, row for row.
+    for table in ("ml_churn__predictions", "ml_model_registry"):
+        exported = warehouse.sql(f"select * from read_parquet('{exports / table}.parquet')")
+        built = warehouse.sql(f"select * from {table}")
+        assert list(exported.columns) == list(built.columns), table
+        order = [c for c in ("model_name", "model_version", *KEYS) if c in built.columns]
+        pd.testing.assert_frame_equal(
+            exported.sort_values(order).reset_index(drop=True),
+            built.sort_values(order).reset_index(drop=True), obj=table)
 
 
 def test_docs_show_lineage_from_sources_to_predictions(warehouse):

@@ -7,6 +7,7 @@ training, registry, scores of the active customers, predictions, drift, exports,
 A second build for the same snapshot date changes nothing; a new snapshot date appends.
 """
 
+import json
 import os
 import textwrap
 from pathlib import Path
@@ -154,8 +155,13 @@ def test_drift_gates_and_exports_are_built(bank):
                                   "geography"}
     assert set(drift.snapshot_date.astype(str)) == {"2026-11-01"}
     assert len(read(db, "select * from ml_attrition__prediction_drift")) == 1
-    gate = read(db, "select * from dq_ml_attrition__training_set")
-    assert len(gate) > 0 and gate.success.all()
+    gate = read(db, "select expectation, coalesce(column_name, '') as column_name, success"
+                    " from dq_ml_attrition__training_set")
+    # One result per expectation of the drafted suite (a snapshot: no partitions), all passed.
+    suite = json.loads((project / "expectations" / "ml_attrition__training_set.json").read_text())
+    drafted = sorted((e["type"], e["kwargs"].get("column", "")) for e in suite["expectations"])
+    assert drafted and sorted(zip(gate.expectation, gate.column_name, strict=True)) == drafted
+    assert gate.success.all()
     exported = {p.name for p in (root / "exports").glob("*.parquet")}
     assert "ml_attrition__predictions.parquet" in exported
     out = shell("mlmodels", "report", "attrition", cwd=project)
@@ -169,10 +175,15 @@ def test_the_same_snapshot_date_again_changes_nothing_and_a_new_date_appends(ban
     again = read(db, "select * exclude (scored_at) from ml_attrition__scores order by all")
     pd.testing.assert_frame_equal(before, again)
     shell("dbt", "build", "--vars", '{snapshot_date: "2026-12-01"}', cwd=project)
-    counts = read(db, "select cast(snapshot_date as varchar) as d, count(*) as n "
-                      "from ml_attrition__scores group by 1 order by 1")
-    assert counts.d.tolist() == ["2026-11-01", "2026-12-01"]
-    assert counts.n.nunique() == 1
+    after = read(db, "select * exclude (scored_at) from ml_attrition__scores order by all")
+    assert sorted(set(after.snapshot_date.astype(str))) == ["2026-11-01", "2026-12-01"]
+    # The same customers and data on a new date: the new rows are the first date's, re-dated;
+    # the first date's rows are kept as they were.
+    first = after[after.snapshot_date == "2026-11-01"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, before)
+    second = after[after.snapshot_date == "2026-12-01"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(second.drop(columns="snapshot_date"),
+                                  before.drop(columns="snapshot_date"))
     drift_dates = read(db, "select distinct cast(snapshot_date as varchar) as d "
                            "from ml_attrition__feature_drift order by 1")
     assert drift_dates.d.tolist() == ["2026-11-01", "2026-12-01"]  # history kept

@@ -11,6 +11,7 @@ import pytest
 from mlmodels import cli, files
 from mlmodels.reports import model_monitoring, model_page
 from mlmodels.reports.html import NOT_AVAILABLE
+from tests.unit import charts
 
 AS_OF = pd.date_range("2025-01-01", periods=6, freq="MS")
 FEATURES = {"x1": "numeric", "x2": "numeric", "colour": "categorical", "a<b>&c": "numeric"}
@@ -59,14 +60,14 @@ def _metrics(name: str, version: str, task: str) -> list[dict]:
 def _curves(name: str, version: str) -> list[dict]:
     rows = []
     grid = np.linspace(0, 1, 11)
-    for split in ["valid", "test"]:
+    for split, k in [("valid", 0.9), ("test", 0.8)]:  # the splits' curves differ a little
         for x in grid:
-            rows.append({"curve": "roc", "split": split, "x": x, "y": x**0.5,
+            rows.append({"curve": "roc", "split": split, "x": x, "y": x**(k - 0.4),
                          "threshold": 1 - x, "rows": None})
-            rows.append({"curve": "pr", "split": split, "x": x, "y": 1 - 0.8 * x,
+            rows.append({"curve": "pr", "split": split, "x": x, "y": 1 - k * x,
                          "threshold": 1 - x, "rows": None})
         for x in grid[1::2]:
-            rows.append({"curve": "calibration", "split": split, "x": x, "y": x * 0.9,
+            rows.append({"curve": "calibration", "split": split, "x": x, "y": x * k,
                          "threshold": None, "rows": 40.0})
     return [{"model_name": name, "model_version": version, **row} for row in rows]
 
@@ -205,14 +206,96 @@ def test_page_has_every_section_with_its_charts(db, tmp_path):
     assert "recall &gt;= 0.5: 0.71 (met)" in page
     assert re.search(r"<td>test</td><td>2024-10-01</td><td>2024-12-01</td>"
                      r'<td class="num">600</td>', page)
-    evaluation = _section(page, "evaluation-curves")
-    for title in ["ROC curve", "Precision-recall curve", "Calibration", "Permutation importance"]:
-        assert f'aria-label="{title}"' in evaluation
-    assert evaluation.count("<polyline") == 6  # roc, pr and calibration for valid and test
-    assert evaluation.count('<table class="confusion">') == 2
-    assert "Prediction drift" in _section(page, "prediction-drift")
-    assert _section(page, "realised-performance").count("<polyline") == 2  # roc_auc, pr_auc
-    assert "test roc_auc 0.7" in _section(page, "realised-performance")
+    assert set(charts.svgs(_section(page, "evaluation-curves"))) == {
+        "ROC curve", "Precision-recall curve", "Calibration", "Permutation importance"}
+    assert set(charts.svgs(_section(page, "prediction-drift"))) == {"Prediction drift"}
+    assert set(charts.svgs(_section(page, "realised-performance"))) == {
+        "Realised roc_auc and pr_auc"}
+    # (What each chart draws is read back from it in the tests below.)
+
+
+def _curve(curve: str, split: str) -> np.ndarray:
+    rows = pd.DataFrame(_curves("toy", "v2"))
+    return rows[(rows.curve == curve) & (rows.split == split)][["x", "y"]].to_numpy()
+
+
+def test_each_curve_is_drawn_through_the_points_of_its_table(db, tmp_path):
+    """Every polyline, read back through its chart's axes, passes through the table's (x, y)."""
+    drawn = charts.svgs(_section(_write(db, tmp_path), "evaluation-curves"))
+    for curve, name in [("roc", "ROC curve"), ("pr", "Precision-recall curve"),
+                        ("calibration", "Calibration")]:
+        series = charts.lines(drawn[name])
+        assert list(series) == ["valid", "test"], name
+        for split, points in series.items():
+            np.testing.assert_allclose(points, _curve(curve, split), atol=1e-3,
+                                       err_msg=f"{name} {split}")
+    # Calibration bins are markers whose tooltips carry the bin's values and row count.
+    marked = charts.markers(drawn["Calibration"])
+    np.testing.assert_allclose([(x, y) for x, y, _ in marked],
+                               np.vstack([_curve("calibration", s) for s in ("valid", "test")]),
+                               atol=1e-3)
+    assert [tip for *_, tip in marked] == [
+        f"{split}: x {x:.3f}, y {k * x:.3f}, 40 rows"
+        for split, k in (("valid", 0.9), ("test", 0.8)) for x in np.linspace(0, 1, 11)[1::2]]
+    # The precision-recall chart's reference is each split's positive rate (0.2 in the metrics).
+    assert charts.reference_lines(drawn["Precision-recall curve"]) == pytest.approx(
+        {"valid positive rate": 0.2, "test positive rate": 0.2}, abs=1e-3)
+
+
+def test_importance_bars_reach_each_mean_importance_largest_first(db, tmp_path):
+    drawn = charts.svgs(_section(_write(db, tmp_path), "evaluation-curves"))
+    bars = charts.bars(drawn["Permutation importance"])
+    assert [b.tooltip for b in bars] == [
+        "x1: 0.2 ± 0.01", "x2: 0.05 ± 0.01", "colour: 0.01 ± 0.01", "a<b>&c: -0.004 ± 0.01"]
+    # A bar spans from zero to its mean: rightwards when positive, leftwards when negative.
+    ends = [b.right if abs(b.right) > abs(b.left) else b.left for b in bars]
+    starts = [b.left if abs(b.right) > abs(b.left) else b.right for b in bars]
+    np.testing.assert_allclose(ends, [0.2, 0.05, 0.01, -0.004], atol=1e-4)
+    np.testing.assert_allclose(starts, 0.0, atol=1e-4)
+
+
+def test_confusion_matrices_hold_each_splits_counts_and_shares(db, tmp_path):
+    evaluation = _section(_write(db, tmp_path), "evaluation-curves")
+    tables = re.findall(r'<table class="confusion"><caption>([^<]+)</caption>(.*?)</table>',
+                        evaluation)
+    assert [caption for caption, _ in tables] == ["valid at threshold 0.35",
+                                                  "test at threshold 0.35"]
+    for _, body in tables:  # rows: actual positive (tp, fn), actual negative (fp, tn)
+        assert re.findall(r'<td class="num">([^<]+)</td>', body) == [
+            "30 (15.0%)", "10 (5.0%)", "50 (25.0%)", "110 (55.0%)"]
+
+
+def test_realised_chart_puts_each_matured_as_of_at_its_metric_value(db, tmp_path):
+    drawn = charts.svgs(_section(_write(db, tmp_path), "realised-performance"))
+    chart = drawn["Realised roc_auc and pr_auc"]
+    matured = AS_OF[:-2]  # the last months' labels have not matured: no point for them
+    days = [charts.day(d) for d in matured]
+    expected = {"roc_auc": [0.8 - 0.02 * i for i in range(len(matured))],
+                "pr_auc": [0.5 - 0.02 * i for i in range(len(matured))]}
+    series = charts.lines(chart)
+    assert list(series) == ["roc_auc", "pr_auc"]
+    for metric, points in series.items():
+        np.testing.assert_allclose([x for x, _ in points], days, atol=0.05)  # within an hour
+        np.testing.assert_allclose([y for _, y in points], expected[metric], atol=1e-3)
+    assert [tip for *_, tip in charts.markers(chart)] == [
+        f"{metric}: {d:%Y-%m-%d} (month): {value:.4g}"
+        for metric, values in expected.items() for d, value in zip(matured, values, strict=True)]
+    # The dashed references stand at the test values of the metrics table (0.7 for both).
+    assert charts.reference_lines(chart) == pytest.approx(
+        {"test roc_auc 0.7": 0.7, "test pr_auc 0.7": 0.7}, abs=1e-3)
+
+
+def test_prediction_drift_bars_stand_at_each_as_ofs_psi(db, tmp_path):
+    drawn = charts.svgs(_section(_write(db, tmp_path), "prediction-drift"))
+    bars = charts.bars(drawn["Prediction drift"])
+    psi = [0.03 * i for i in range(len(AS_OF))]
+    assert [b.tooltip for b in bars] == [
+        f"{d:%Y-%m-%d}: PSI {p:.4g}" for d, p in zip(AS_OF, psi, strict=True)]
+    np.testing.assert_allclose([(b.left + b.right) / 2 for b in bars],
+                               [charts.day(d) for d in AS_OF], atol=0.05)
+    np.testing.assert_allclose([b.top for b in bars[1:]], psi[1:], atol=1e-3)
+    np.testing.assert_allclose([b.bottom for b in bars[1:]], 0.0, atol=1e-3)
+    assert bars[0].top - bars[0].bottom < 0.002  # a PSI of 0 is a hairline, not a gap
 
 
 def test_metrics_table_puts_the_model_beside_each_baseline(db, tmp_path):
@@ -229,12 +312,21 @@ def test_metrics_table_puts_the_model_beside_each_baseline(db, tmp_path):
 
 def test_heatmap_has_a_cell_per_feature_and_date(db, tmp_path):
     drift = _section(_write(db, tmp_path), "feature-drift")
-    assert drift.count('<g class="cell"') == len(FEATURES) * len(AS_OF)
-    for feature in FEATURES:
-        escaped = html.escape(feature)
-        cells = re.findall(rf"<title>{re.escape(escaped)} on (\d{{4}}-\d\d-\d\d): PSI", drift)
-        assert cells == [d.strftime("%Y-%m-%d") for d in AS_OF]
-    assert {"stable", "moderate", "drift"} <= set(re.findall(r'data-band="(\w+)"', drift))
+    heatmap = charts.svgs(drift)["Feature drift heatmap"]
+    cells = [(charts.title(g), g.get("data-band"), g.find("text").text)
+             for g in heatmap.iter("g") if g.get("class") == "cell"]
+    # Rows by the worst PSI first (a<b>&c, colour, x2, x1), a column per date; each cell shows
+    # its PSI, is coloured by its status and says both in its tooltip.
+    rows = pd.DataFrame(_feature_drift("toy", "v2", FEATURES))
+    rank = rows.feature.map({f: k for k, f in enumerate(["a<b>&c", "colour", "x2", "x1"])})
+    rows = rows.assign(rank=rank).sort_values(["rank", "as_of_date"])
+
+    def tooltip(r) -> str:
+        return (f"{r.feature} on {r.as_of_date:%Y-%m-%d}: PSI {r.psi:.4g}; status {r.status}; "
+                "nulls 1.0%; 200 rows")
+
+    assert cells == [(tooltip(r), r.status, f"{r.psi:.2f}") for r in rows.itertuples()]
+    assert {"stable", "moderate", "drift"} <= {band for _, band, _ in cells}
     # The worst feature comes first; x1 never drifts and comes last among equals.
     labels = re.findall(r'text-anchor="end">([^<]+)</text>', drift)
     assert labels[0] == html.escape("a<b>&c") and labels[-1] == "x1"
@@ -263,7 +355,11 @@ def test_threshold_table_marks_the_registered_threshold(db, tmp_path):
 
 def test_retrain_rows_recommended_are_highlighted(db, tmp_path):
     retrain = _section(_write(db, tmp_path), "retrain-signal")
-    assert retrain.count('<tr class="fail-error">') == 1
+    rows = re.findall(r'<tr( class="fail-error")?><td class="date">([^<]+)</td><td>(yes|no)</td>',
+                      retrain)
+    # One row per as_of; only the recommended one (the latest) is highlighted.
+    assert rows == [(' class="fail-error"' if i == len(AS_OF) - 1 else "", f"{d:%Y-%m-%d}",
+                     "yes" if i == len(AS_OF) - 1 else "no") for i, d in enumerate(AS_OF)]
     assert ("retraining recommended</span> on 2025-06-01, the latest as_of_date: "
             "tier-1 drift: x2 (PSI 0.32)") in retrain
 

@@ -1,16 +1,59 @@
-import pytest
+from pathlib import Path
 
-from mlmodels.serve import registry
-from mlmodels.serve.promotion import train_and_register
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from mlmodels.learn import training
+from mlmodels.learn.pipelines import feature_frame
+from mlmodels.serve import promotion, registry
 
 
 @pytest.fixture
-def champion(rows, spec, tmp_path) -> dict:
-    return train_and_register(rows, spec, tmp_path / "store").iloc[0].to_dict()
+def registered(rows, spec, tmp_path, monkeypatch) -> tuple[dict, object]:
+    """The champion's registry row, and the deployed Pipeline the training run held in memory."""
+    trained = []
+
+    def keep(*args, **kwargs):
+        trained.append(training.fit(*args, **kwargs))
+        return trained[-1]
+
+    monkeypatch.setattr(promotion, "fit", keep)
+    row = promotion.train_and_register(rows, spec, tmp_path / "store").iloc[0].to_dict()
+    [run] = trained
+    return row, run.pipeline
 
 
-def test_a_verified_artifact_loads(champion):
-    assert hasattr(registry.load_verified(champion), "predict_proba")
+@pytest.fixture
+def champion(registered) -> dict:
+    return registered[0]
+
+
+def test_a_verified_artifact_predicts_as_the_pipeline_that_was_trained(registered, rows, spec):
+    row, in_memory = registered
+    # The registry's hash is the file's, and its signature binds model, version and hash.
+    assert row["artifact_sha256"] == registry.sha256_of(row["artifact_uri"])
+    assert row["artifact_signature"] == registry.signature(
+        "toy", row["model_version"], row["artifact_sha256"])
+    loaded = registry.load_verified(row)
+    assert loaded is not in_memory
+    known = feature_frame(rows, spec)
+    np.testing.assert_array_equal(loaded.predict_proba(known), in_memory.predict_proba(known))
+    # ... and it is the fitted model, not some Pipeline: it ranks the labels it learnt.
+    assert roc_auc_score(rows.label, loaded.predict_proba(known)[:, 1]) > 0.7
+
+
+def test_one_changed_byte_is_refused_before_anything_is_unpickled(champion, monkeypatch):
+    path = Path(champion["artifact_uri"])
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one bit in the middle, the length kept
+    path.write_bytes(bytes(data))
+    unpickled = []
+    monkeypatch.setattr(registry.joblib, "load", lambda *a, **k: unpickled.append(a))
+    with pytest.raises(registry.ArtifactError, match=f"{champion['model_version']}: artifact "
+                       f".* has sha256 .*, but the registry recorded {champion['artifact_sha256']}"):
+        registry.load_verified(champion)
+    assert unpickled == []
 
 
 def test_changed_artifact_bytes_are_refused(champion):

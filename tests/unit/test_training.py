@@ -66,9 +66,16 @@ def test_register_is_idempotent_and_artifact_is_checked(rows, spec, tmp_path):
     assert len(first) == len(again) == 1
     assert first.equals(again)
     row = first.iloc[0]
+    resolved, labelled_rows, _ = training.prepare(rows, spec)
+    assert row.model_version == training.model_version(resolved, labelled_rows)  # content-hashed
+    assert [p.name for p in (tmp_path / "toy").iterdir()] == sorted(
+        ["registry.json", row.model_version])  # the second run trained and saved nothing
     assert registry.sha256_of(row.artifact_uri) == row.artifact_sha256
     pipeline = registry.load_pipeline(row.artifact_uri, row.artifact_sha256, row.model_version)
-    assert hasattr(pipeline, "predict_proba")
+    # The artifact is the deployed fit of these rows: a fit in memory predicts the same.
+    labelled = feature_frame(rows, spec)
+    np.testing.assert_array_equal(pipeline.predict_proba(labelled),
+                                  training.fit(rows, spec).pipeline.predict_proba(labelled))
     with open(row.artifact_uri, "ab") as handle:
         handle.write(b"tampered")
     with pytest.raises(registry.ArtifactError, match=row.model_version):
