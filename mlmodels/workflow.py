@@ -141,7 +141,7 @@ def preflight(training_set: Any, meta: dict[str, Any]) -> pd.DataFrame:
     from mlmodels import checks
 
     spec = specs.load(meta["spec"])
-    return pd.DataFrame(checks.preflight(table(training_set), spec))
+    return pd.DataFrame(checks.preflight(training_set, spec))
 
 
 def score(
@@ -198,8 +198,7 @@ def score(
     wanted = {as_of}
     champion = scorers[0]
     if spec.monitoring.backfill and champion.trained_through is not None:
-        held = (set(as_of_dates(table(already_scored), spec.as_of))
-                if already_scored is not None else set())
+        held = set(as_of_dates(already_scored, spec.as_of)) if already_scored is not None else set()
         after = rows.filter(f"{spec.as_of} > date '{champion.trained_through.date()}'")
         wanted |= set(as_of_dates(after, spec.as_of)) - held
     low, high = meta.get("rescore_from"), meta.get("rescore_to")

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mlmodels.engine.base import ALIAS, DriverMemoryError, Table, max_driver_rows
+from mlmodels.engine.base import DriverMemoryError, Table, max_driver_rows
 
 # Spark's type names (DataFrame.dtypes) as the upper-case names the rest of mlmodels reads
 # (DuckDB's): a check such as "numeric feature stored as text" is then engine-independent.
@@ -56,8 +56,7 @@ class SparkTable(Table):
 
     def query(self, sql: str) -> SparkTable:
         """Return the result of ``sql`` over this DataFrame (named ``{rel}`` in it)."""
-        # spark.sql binds DataFrames passed by keyword to the {name} placeholders.
-        assert ALIAS == "{rel}"
+        # spark.sql binds DataFrames passed by keyword to their {name} placeholders: ALIAS.
         return SparkTable(self.raw.sparkSession.sql(sql, rel=self.raw))
 
     def sample(self, rows: int, seed: int) -> SparkTable:
