@@ -42,6 +42,9 @@ demo-spark: deps
 	cd dbt_project && SPARK_WAREHOUSE=$(SPARK_DIR)/tables PYSPARK_PYTHON=$(CURDIR)/$(BIN)/python \
 		MLMODELS_ARTIFACT_DIR=$(SPARK_DIR)/artifacts MLMODELS_EXPORT_DIR=$(SPARK_DIR)/exports \
 		../$(BIN)/dbt build --target spark
+	$(BIN)/mlmodels summary --tables $(SPARK_DIR)/tables/analytics.db
+	$(BIN)/mlmodels report churn --tables $(SPARK_DIR)/tables/analytics.db --out $(SPARK_DIR)/model_reports
+	$(BIN)/mlmodels report spend --tables $(SPARK_DIR)/tables/analytics.db --out $(SPARK_DIR)/model_reports
 
 test: deps
 	$(BIN)/ruff check .

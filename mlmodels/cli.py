@@ -8,12 +8,13 @@ import math
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
-from mlmodels import demo, scaffold
+from mlmodels import demo, scaffold, sql
 
 DISTRIBUTION_CHECKS = {"expect_column_mean_to_be_between",
                        "expect_column_quantile_values_to_be_between"}
@@ -40,6 +41,53 @@ def _add_db(parser: argparse.ArgumentParser, what: str) -> None:
                         help=f"{what} (default: $DUCKDB_PATH, which the profile reads too)")
 
 
+def _add_warehouse(parser: argparse.ArgumentParser) -> None:
+    """``--db`` (a DuckDB file) or ``--tables`` (the Parquet tables of a Spark build)."""
+    default = os.environ.get("DUCKDB_PATH")
+    where = parser.add_mutually_exclusive_group(required=default is None)
+    where.add_argument("--db", type=Path, default=Path(default) if default else None,
+                       help="the DuckDB file dbt built (default: $DUCKDB_PATH, which the profile "
+                            "reads too)")
+    where.add_argument("--tables", type=Path, default=None,
+                       help="instead of a DuckDB file, the folder of Parquet tables a Spark build "
+                            "wrote, one subfolder per table (the schema's folder of the "
+                            "warehouse, e.g. warehouse/spark/tables/analytics.db)")
+
+
+class WarehouseMissing(Exception):
+    """Nothing to read where the command was pointed."""
+
+
+@contextmanager
+def _warehouse(db: Path | None, tables: Path | None) -> Iterator[
+        tuple[duckdb.DuckDBPyConnection, str]]:
+    """Open what a build wrote, read-only: a DuckDB file, or Parquet tables as DuckDB views.
+
+    Yields the connection and a line saying what was opened.
+    """
+    if tables is None:
+        if db is None or not db.is_file():
+            raise WarehouseMissing(f"no DuckDB file at {Path(db or '.').resolve()}: run "
+                                   "`make demo` first")
+        with duckdb.connect(str(db), read_only=True) as con:
+            yield con, f"DuckDB file: {db.resolve()}"
+        return
+    folders = [f for f in sorted(tables.iterdir()) if f.is_dir()] if tables.is_dir() else []
+    # A table's files (Spark writes part-*.parquet, partitions as key=value folders); a
+    # folder without any is a table with no rows yet, or not a table.
+    folders = [f for f in folders if next(f.rglob("*.parquet"), None) is not None]
+    if not folders:
+        raise WarehouseMissing(f"no Parquet tables in {tables.resolve()}: run `make demo-spark` "
+                               "first (the folder is the warehouse's schema folder, "
+                               "<SPARK_WAREHOUSE>/analytics.db)")
+    with duckdb.connect() as con:
+        for folder in folders:
+            files = sql.literal(str(folder / "**" / "*.parquet"))
+            con.execute(f"create view {sql.quote(folder.name)} as select * from "
+                        f"read_parquet({files}, hive_partitioning = true)")
+        yield con, f"Parquet tables: {tables.resolve()}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``mlmodels`` command line; see ``mlmodels --help``."""
     import mlmodels
@@ -60,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
              "raw.*, Derby metastore inside it), for the profile's spark target")
 
     summary = commands.add_parser("summary", help="print where the main tables are and their sizes")
-    _add_db(summary, "the DuckDB file dbt built")
+    _add_warehouse(summary)
 
     init = commands.add_parser(
         "init", help="adopt mlmodels in an existing dbt project (package, vars, selectors, "
@@ -102,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report", help="write a model version's HTML report (evaluation, drift, monitoring)"
     )
     report.add_argument("model", help="the model's name (ml_model_registry.model_name)")
-    _add_db(report, "the DuckDB file dbt built")
+    _add_warehouse(report)
     _add_project(report)
     report.add_argument("--version", dest="model_version",
                         help="the model version (default: the champion, else the version "
@@ -134,8 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "report":
         out = args.out or args.project / "target" / "model_reports"
         column = args.as_of_column or _date_column(args.project, args.model)
-        return _report(args.model, args.db, args.model_version, out, column)
-    return _summary(args.db)
+        return _report(args.model, args.db, args.tables, args.model_version, out, column)
+    return _summary(args.db, args.tables)
 
 
 def _spec_schema() -> int:
@@ -314,16 +362,17 @@ def _generate_demo(path: Path, customers: int, seed: int, spark_warehouse: Path 
     return 0
 
 
-def _report(model: str, db: Path, version: str | None, out: Path, as_of_column: str) -> int:
+def _report(model: str, db: Path | None, tables: Path | None, version: str | None, out: Path,
+            as_of_column: str) -> int:
     from mlmodels.reports import model_page
 
-    if not db.is_file():
-        print(f"no DuckDB file at {db.resolve()}: run `make demo` first", file=sys.stderr)
-        return 1
     try:
-        with duckdb.connect(str(db), read_only=True) as con:
+        with _warehouse(db, tables) as (con, _):
             path = model_page.write_model_report(
                 con, model, out, version=version, as_of_column=as_of_column)
+    except WarehouseMissing as error:
+        print(error, file=sys.stderr)
+        return 1
     except ValueError as error:
         print(f"mlmodels report: {error}", file=sys.stderr)
         return 2
@@ -343,39 +392,47 @@ def _print_latest_signal(con: duckdb.DuckDBPyConnection, name: str, table: str) 
         print(f"    monitoring of {name} at {when}: {verdict}")
 
 
-def _summary(path: Path) -> int:
-    if not path.is_file():
-        print(f"no DuckDB file at {path.resolve()}: run `make demo` first", file=sys.stderr)
+def _summary(db: Path | None, tables: Path | None) -> int:
+    try:
+        with _warehouse(db, tables) as (con, opened):
+            _print_summary(con, opened)
+    except WarehouseMissing as error:
+        print(error, file=sys.stderr)
         return 1
-    with duckdb.connect(str(path), read_only=True) as con:
-        existing = {row[0] for row in con.sql("select table_name from duckdb_tables()").fetchall()}
-        print(f"DuckDB file: {path.resolve()}")
-        models = sorted(row[0] for row in con.sql(
-            "select distinct model_name from ml_model_registry").fetchall()
-        ) if "ml_model_registry" in existing else []
-        marts = sorted(t for t in existing if t.startswith("feat_"))
-        main = [*marts, *SHARED_TABLES, *(f"ml_{m}__{t}" for m in models for t in MODEL_TABLES)]
-        for table in main:
-            if table in existing:
-                rows = con.sql(f"select count(*) from {table}").fetchall()[0][0]
-                print(f"  {table:<28} {rows:>10,} rows" if rows != 1 else f"  {table:<28} {rows:>10,} row")
-            else:
-                print(f"  {table:<28} (not built)")
-        if "ml_model_registry" in existing:
-            for name, version, status, metric, score, prior, rule in con.sql(
-                "select model_name, model_version, status, selection_metric, test_score, "
-                "baseline_prior_test_score, baseline_rule_test_score "
-                "from ml_model_registry order by model_name, trained_at"
-            ).fetchall():
-                rule_text = "no rule" if rule is None or math.isnan(rule) else f"rule {rule:.3f}"
-                print(f"  model {name} {version} [{status}]: test {metric} {score:.3f} "
-                      f"(prior {prior:.3f}, {rule_text})")
-                signal = f"ml_{name}__retrain_signal"
-                if status == "champion" and signal in existing:
-                    _print_latest_signal(con, name, signal)
-    print(f"Open it with: duckdb -readonly {path.resolve()}  (or python: duckdb.connect(..., "
-          "read_only=True))")
+    if tables is None:
+        print(f"Open it with: duckdb -readonly {db.resolve()}  (or python: duckdb.connect(..., "
+              "read_only=True))")
     return 0
+
+
+def _print_summary(con: duckdb.DuckDBPyConnection, opened: str) -> None:
+    """Print the main tables' sizes, each model version's test score and latest signal."""
+    existing = {row[0] for row in con.sql(
+        "select table_name from information_schema.tables").fetchall()}
+    print(opened)
+    models = sorted(row[0] for row in con.sql(
+        "select distinct model_name from ml_model_registry").fetchall()
+    ) if "ml_model_registry" in existing else []
+    marts = sorted(t for t in existing if t.startswith("feat_"))
+    main = [*marts, *SHARED_TABLES, *(f"ml_{m}__{t}" for m in models for t in MODEL_TABLES)]
+    for table in main:
+        if table in existing:
+            rows = con.sql(f"select count(*) from {table}").fetchall()[0][0]
+            print(f"  {table:<28} {rows:>10,} rows" if rows != 1 else f"  {table:<28} {rows:>10,} row")
+        else:
+            print(f"  {table:<28} (not built)")
+    if "ml_model_registry" in existing:
+        for name, version, status, metric, score, prior, rule in con.sql(
+            "select model_name, model_version, status, selection_metric, test_score, "
+            "baseline_prior_test_score, baseline_rule_test_score "
+            "from ml_model_registry order by model_name, trained_at"
+        ).fetchall():
+            rule_text = "no rule" if rule is None or math.isnan(rule) else f"rule {rule:.3f}"
+            print(f"  model {name} {version} [{status}]: test {metric} {score:.3f} "
+                  f"(prior {prior:.3f}, {rule_text})")
+            signal = f"ml_{name}__retrain_signal"
+            if status == "champion" and signal in existing:
+                _print_latest_signal(con, name, signal)
 
 
 if __name__ == "__main__":

@@ -579,8 +579,9 @@ def copy_to_spark(db_path: str | Path, warehouse: str | Path) -> None:
 
     folder = Path(warehouse).resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    spark = (SparkSession.builder.enableHiveSupport().master("local[2]")
-             .appName("mlmodels-generate-demo")
+    # No master here: the default local[*], or the Spark Connect server SPARK_REMOTE names
+    # (pyspark refuses a master beside it).
+    spark = (SparkSession.builder.enableHiveSupport().appName("mlmodels-generate-demo")
              .config("spark.sql.warehouse.dir", str(folder))
              .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={folder}")
              .config("spark.sql.session.timeZone", "UTC")

@@ -28,9 +28,14 @@ TOLERANCE = 1e-9
 
 
 class SparkWorld:
-    """A copy of the demo project built on a local Spark warehouse folder."""
+    """A copy of the demo project built on a local Spark warehouse folder.
 
-    def __init__(self, root: Path):
+    ``connect``: over Spark Connect (``SPARK_REMOTE=local`` starts a local Connect server in the
+    dbt process, and dbt-spark's session cursor and the Python models are its clients), else in
+    a classic local session. The profile is the same.
+    """
+
+    def __init__(self, root: Path, connect: bool = False):
         self.root = root
         self.project = root / "dbt_project"
         self.tables = root / "spark" / "tables"
@@ -45,6 +50,9 @@ class SparkWorld:
             "MLMODELS_SIGNING_KEY_FILE": str(root / "signing.key"),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         }
+        self.env.pop("SPARK_REMOTE", None)
+        if connect:
+            self.env["SPARK_REMOTE"] = "local"
 
     def run(self, *command: str) -> str:
         """Run a command in the project folder; fail the test with its output's tail if it fails."""
@@ -66,12 +74,16 @@ class SparkWorld:
                        "hive_partitioning = true)").df()
 
 
-@pytest.fixture(scope="module")
-def spark_world(built, tmp_path_factory) -> SparkWorld:
+@pytest.fixture(scope="module", params=["session", "connect"])
+def spark_world(request, built, tmp_path_factory) -> SparkWorld:
     pytest.importorskip("pyspark", reason="pyspark is not installed (pip install -e '.[spark]')")
+    if request.param == "connect":
+        pytest.importorskip("grpc", reason="Spark Connect's client is missing (the spark extra "
+                            "installs pyspark[connect])")
     if shutil.which("java") is None:
         pytest.skip("no java on PATH: local Spark needs Java 17")
-    world = SparkWorld(tmp_path_factory.mktemp("spark_demo"))
+    world = SparkWorld(tmp_path_factory.mktemp(f"spark_{request.param}"),
+                       connect=request.param == "connect")
     shutil.copytree(REPO / "dbt_project", world.project, ignore=shutil.ignore_patterns(
         "target", "logs", "dbt_packages", "package-lock.yml", "*.duckdb"))
     (world.project / "packages.yml").write_text(
@@ -169,3 +181,69 @@ def test_rescoring_an_as_of_on_spark_replaces_its_partition_and_keeps_the_rest(s
     # No tmp table left behind.
     assert not [p for p in (spark_world.tables / "analytics.db").iterdir()
                 if "__dbt_tmp" in p.name]
+
+
+JUNK = """
+import sys
+from pyspark.sql import SparkSession
+tables = sys.argv[1]
+spark = (SparkSession.builder.enableHiveSupport().config("spark.sql.warehouse.dir", tables)
+         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={tables}")
+         .config("spark.ui.enabled", "false").getOrCreate())
+# 50 rows of the latest as_of copied to an as_of no mart row has: junk, as future-dated
+# events would leave behind.
+spark.sql(\"\"\"insert into analytics.ml_churn__scores partition (as_of_date = '2030-04-01')
+    select * except (as_of_date) from analytics.ml_churn__scores
+    where as_of_date = (select max(as_of_date) from analytics.ml_churn__scores) limit 50\"\"\")
+spark.stop()
+"""
+
+
+def test_rescoring_a_range_on_spark_drops_junk_partitions_and_keeps_the_rest(spark_world, con,
+                                                                               tmp_path):
+    script = tmp_path / "junk.py"
+    script.write_text(JUNK)
+    spark_world.run(sys.executable, str(script), str(spark_world.tables))
+    spark_world.dbt("build", "--select", "ml_churn__scores")
+    before = spark_world.read(con, "ml_churn__scores")
+    day = before.as_of_date.astype(str).str[:10]
+    assert (day == "2030-04-01").sum() == 50  # a normal build never rewrites it
+    latest = max(day[day != "2030-04-01"])
+    spark_world.dbt("build", "--select", "ml_churn__scores", "--vars",
+                    f"{{rescore_from: '{latest}', rescore_to: '2030-12-31'}}")
+    after = spark_world.read(con, "ml_churn__scores")
+    new_day = after.as_of_date.astype(str).str[:10]
+    assert not (new_day == "2030-04-01").any()
+    assert not (spark_world.tables / "analytics.db" / "ml_churn__scores"
+                / "as_of_date=2030-04-01").exists()
+    history = spark_world.read(con, "ml_rescore_history")
+    assert history.model_name.tolist() == ["churn"] and history.replaced_rows.tolist() == [50]
+    keys = ["model_version", "role", "customer_id", "as_of_date"]
+    # Outside the range: every row as it was, scored_at included.
+    kept = after[new_day < latest].sort_values(keys).reset_index(drop=True)
+    was = before[day < latest].sort_values(keys).reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept[was.columns], was)
+    # The latest as_of: the same keys, scored again, to the same scores.
+    old = before[day == latest].sort_values(keys).reset_index(drop=True)
+    new = after[new_day == latest].sort_values(keys).reset_index(drop=True)
+    assert new[keys].astype(str).equals(old[keys].astype(str))
+    assert (new.scored_at > old.scored_at.max()).all()
+    assert (new.score.to_numpy() == old.score.to_numpy()).all()
+
+
+def test_summary_and_report_read_the_spark_tables_as_they_read_duckdb(spark_world, con,
+                                                                       tmp_path, capsys):
+    from mlmodels import cli
+
+    tables = str(spark_world.tables / "analytics.db")
+    assert cli.main(["summary", "--tables", tables]) == 0
+    on_spark = capsys.readouterr().out.splitlines()
+    cli._print_summary(con, "the DuckDB build")  # the module's connection holds the file's lock
+    on_duckdb = capsys.readouterr().out.splitlines()
+    assert on_spark[0] == f"Parquet tables: {tables}"
+    # The same tables, sizes, versions, scores and signals.
+    assert on_spark[1:] == on_duckdb[1:] and len(on_spark) > 10
+    assert cli.main(["report", "churn", "--tables", tables, "--project",
+                     str(spark_world.project), "--out", str(tmp_path)]) == 0
+    page = Path(capsys.readouterr().out.split("wrote ")[-1].strip())
+    assert page.parent == tmp_path / "churn" and "<svg" in page.read_text()

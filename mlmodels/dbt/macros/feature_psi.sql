@@ -157,62 +157,44 @@ tallies as (
     group by current_rows.model_version, current_rows.{{ as_of_col }}
 ),
 
-current_counts as (
-    {%- for feature, feature_type in features %}
-    {%- set f = loop.index0 %}
+{#- Each bin of each feature beside its tallies: one join of the small tallies with the bins, so
+    the rows are aggregated once (an engine that inlines CTEs, as Spark does, would scan them
+    again for every reference to `tallies`). -#}
+shares as (
     select
         tallies.model_version,
-        '{{ feature }}' as feature,
+        bins.feature,
+        bins.feature_type,
         tallies.{{ as_of_col }},
-        bins.bin_index,
-        case bins.bin_index
+        bins.reference_total,
+        tallies.row_count,
+        case bins.feature
+            {%- for feature, feature_type in features %}
+            when '{{ feature }}' then tallies.non_null_{{ loop.index0 }}
+            {%- endfor %}
+        end as non_null_count,
+        (bins.reference_count + 1e-8) / bins.reference_total as reference_share,
+        case
+            {%- for feature, feature_type in features %}
+            {%- set f = loop.index0 %}
             {%- for k in range(widths.get(feature, 0)) %}
-            when {{ k }} then tally_{{ f }}_{{ k }}
-            {%- if feature_type != 'categorical' and k > 0 %} - tally_{{ f }}_{{ k - 1 }}{% endif %}
+            when bins.feature = '{{ feature }}' and bins.bin_index = {{ k }}
+                then tally_{{ f }}_{{ k }}
+                {%- if feature_type != 'categorical' and k > 0 %} - tally_{{ f }}_{{ k - 1 }}{% endif %}
+            {%- endfor %}
             {%- endfor %}
         end as current_count
     from tallies
-    inner join bins
-        on bins.model_version = tallies.model_version and bins.feature = '{{ feature }}'
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    inner join bins on bins.model_version = tallies.model_version
+    where bins.feature in ('{{ features | map(attribute=0) | join("', '") }}')
 ),
 
-current_totals as (
-    {%- for feature, feature_type in features %}
+binned as (
     select
-        model_version,
-        '{{ feature }}' as feature,
-        {{ as_of_col }},
-        row_count,
-        non_null_{{ loop.index0 }} as non_null_count
-    from tallies
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
-),
-
-shares as (
-    select
-        totals.model_version,
-        totals.feature,
-        bins.feature_type,
-        totals.{{ as_of_col }},
-        bins.reference_total,
-        totals.row_count,
-        totals.non_null_count,
-        sum(coalesce(counts.current_count, 0))
-            over (partition by totals.model_version, totals.feature, totals.{{ as_of_col }})
-            as binned_count,
-        (bins.reference_count + 1e-8) / bins.reference_total as reference_share,
-        coalesce(counts.current_count, 0) as current_count
-    from current_totals as totals
-    inner join bins
-        on bins.model_version = totals.model_version and bins.feature = totals.feature
-    left join current_counts as counts
-        on counts.model_version = totals.model_version
-        and counts.feature = totals.feature
-        and counts.{{ as_of_col }} = totals.{{ as_of_col }}
-        and counts.bin_index = bins.bin_index
+        shares.*,
+        sum(current_count)
+            over (partition by model_version, feature, {{ as_of_col }}) as binned_count
+    from shares
 ),
 
 psi as (
@@ -229,7 +211,7 @@ psi as (
             ((current_count + 1e-8) / nullif(binned_count, 0) - reference_share)
             * ln(((current_count + 1e-8) / nullif(binned_count, 0)) / reference_share)
         ) as psi
-    from shares
+    from binned
     group by model_version, feature, feature_type, {{ as_of_col }}
 )
 

@@ -14,6 +14,7 @@ A profile selects it with ``type: mlmodels_spark`` and ``method: session``.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,14 @@ from dbt.adapters.spark.connections import SparkConnectionManager
 from dbt.include import mlmodels_spark
 
 TYPE = "mlmodels_spark"
+
+# dbt-spark's session cursor applies the profile's server_side_parameters again on every
+# statement. Over Spark Connect the static ones were fixed when the server started (from these
+# same settings when SPARK_REMOTE=local starts it), and pyspark warns that it cannot change them,
+# at every statement of every thread: hundreds per build. Only that refusal is silenced ("once"
+# would not do: CPython forgets it whenever any library touches the warning filters).
+warnings.filterwarnings("ignore", message=r"Failed to set spark\..* due to \[CANNOT_MODIFY",
+                        category=UserWarning, module="pyspark.sql.connect.conf")
 
 
 @dataclass
