@@ -335,7 +335,7 @@ def _properties(spec: specs.ModelSpec, header: str) -> str:
         "    description: >",
         f"      The {what} of the champion (role champion) and of every challenger (role",
         *(_snapshot_scores_text(spec) if spec.is_snapshot else [
-            f"      shadow) for the score split at one {as_of} per run: the score_as_of var, by",
+            f"      challenger) for the score split at one {as_of} per run: the score_as_of var, by",
             "      default the latest."
             + (f" Backfill: the champion also scores every {as_of} after its fit window"
                " not scored yet (backfill = true)." if spec.monitoring.backfill else "")]),
@@ -371,7 +371,10 @@ def _properties(spec: specs.ModelSpec, header: str) -> str:
         f"  - name: ml_{name}__predictions",
         "    description: >",
         f"      Predictions of model {name} for BI: score, registered threshold, predicted label,",
-        f"      risk band and the entity's attributes. One row per model_version, {key}, {as_of}.",
+        f"      the score's rank per version and {as_of}, whether the decision acts on the row",
+        f"      (is_selected: the top problem.capacity of ml/{name}.yml, else the rows at or",
+        "      above the threshold), risk band and the entity's attributes.",
+        f"      One row per model_version, {key}, {as_of}.",
         "    config: {materialized: table, tags: [ml, scoring]}",
         "    data_tests:",
         "      - mlmodels.spec_grain:",
@@ -434,7 +437,7 @@ def _properties(spec: specs.ModelSpec, header: str) -> str:
 def _snapshot_scores_text(spec: specs.ModelSpec) -> list[str]:
     which = "rows whose target is null (or that match the spec's snapshot.score_where)"
     return [
-        f"      shadow) for the {which}, once per build, stamped with snapshot_date (the",
+        f"      challenger) for the {which}, once per build, stamped with snapshot_date (the",
         "      snapshot_date var, default the build's day).",
     ]
 
