@@ -21,6 +21,7 @@ import os
 import re
 from pathlib import Path
 
+from mlmodels import column_docs
 from mlmodels.spec import specs
 
 # The monitoring tables copied to Parquet for BI tools, besides the predictions.
@@ -79,7 +80,10 @@ def render(spec: specs.ModelSpec, suites: str = "../expectations") -> dict[str, 
         f"{folder}/ml_{name}__realised_performance.sql": _node(
             header, f"ml_realised_performance('{name}', training_set=ref('{spec.training_set}'))"),
         f"{folder}/ml_{name}__retrain_signal.sql": _node(header, f"ml_retrain_signal('{name}')"),
-        f"{folder}/_ml_{name}.yml": _properties(spec, header),
+        f"{folder}/_ml_{name}.yml": column_docs.documented(
+            _properties(spec, header),
+            column_docs.model_tables(name, spec.entity_key, spec.score_column, spec.target,
+                                     spec.categorical)),
     }
     if spec.label is not None:
         files[f"{folder}/{spec.training_set}.sql"] = _training_set(spec, header)
@@ -154,7 +158,9 @@ def gate_files(gate: str, spec: specs.ModelSpec, quarantine: bool,
     files = {
         f"{folder}/dq_{gate}.py": _gate_model(header, "gate", gate, wait),
         f"{folder}/dq_{gate}__profile.py": _gate_model(header, "profile", gate),
-        f"{folder}/_dq_{gate}.yml": _gate_properties(header, gate, spec, quarantine, suites),
+        f"{folder}/_dq_{gate}.yml": column_docs.documented(
+            _gate_properties(header, gate, spec, quarantine, suites),
+            {f"dq_{gate}": column_docs.GATE, f"dq_{gate}__profile": column_docs.PROFILE}),
     }
     if quarantine:
         files[f"{folder}/dq_{gate}__quarantine.py"] = _gate_model(header, "quarantined", gate)

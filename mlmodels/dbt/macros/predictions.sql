@@ -43,12 +43,13 @@ decided as (
     select
         ranked.*,
         {%- if capacity is not none %}
-        least({{ capacity | int }}, ranked.rows_scored) as decision_capacity
+        cast(least({{ capacity | int }}, ranked.rows_scored) as {{ dbt.type_bigint() }})
         {%- elif capacity_share is not none %}
-        cast(ceil({{ capacity_share | float }} * ranked.rows_scored) as integer) as decision_capacity
+        cast(ceil({{ capacity_share | float }} * ranked.rows_scored) as {{ dbt.type_bigint() }})
         {%- else %}
-        cast(null as integer) as decision_capacity
+        cast(null as {{ dbt.type_bigint() }})
         {%- endif %}
+            as decision_capacity
     from ranked
 )
 
