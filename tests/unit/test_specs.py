@@ -243,3 +243,9 @@ def test_capacity_goes_to_the_sql_layers_and_not_into_the_version():
     for problem in ({"capacity": 200}, {"capacity": 10}, {"capacity_share": 0.25}):
         assert specs.from_dict({**SPEC, "problem": problem}).fingerprint() == \
             specs.from_dict(SPEC).fingerprint()
+
+
+def test_a_regression_model_may_have_a_capacity_its_rows_ranked_by_prediction():
+    spec = specs.from_dict({"name": "r", "target": "y", "task": "regression",
+                            "features": {"numeric": ["x"]}, "problem": {"capacity": 50}})
+    assert spec.problem.capacity == 50  # tests/integration/test_predictions_sql.py ranks them
