@@ -21,6 +21,7 @@ import os
 import re
 from pathlib import Path
 
+from mlmodels import column_docs
 from mlmodels.spec import specs
 
 # The monitoring tables copied to Parquet for BI tools, besides the predictions.
@@ -79,7 +80,10 @@ def render(spec: specs.ModelSpec, suites: str = "../expectations") -> dict[str, 
         f"{folder}/ml_{name}__realised_performance.sql": _node(
             header, f"ml_realised_performance('{name}', training_set=ref('{spec.training_set}'))"),
         f"{folder}/ml_{name}__retrain_signal.sql": _node(header, f"ml_retrain_signal('{name}')"),
-        f"{folder}/_ml_{name}.yml": _properties(spec, header),
+        f"{folder}/_ml_{name}.yml": column_docs.documented(
+            _properties(spec, header),
+            column_docs.model_tables(name, spec.entity_key, spec.score_column, spec.target,
+                                     spec.categorical)),
     }
     if spec.label is not None:
         files[f"{folder}/{spec.training_set}.sql"] = _training_set(spec, header)
@@ -154,7 +158,9 @@ def gate_files(gate: str, spec: specs.ModelSpec, quarantine: bool,
     files = {
         f"{folder}/dq_{gate}.py": _gate_model(header, "gate", gate, wait),
         f"{folder}/dq_{gate}__profile.py": _gate_model(header, "profile", gate),
-        f"{folder}/_dq_{gate}.yml": _gate_properties(header, gate, spec, quarantine, suites),
+        f"{folder}/_dq_{gate}.yml": column_docs.documented(
+            _gate_properties(header, gate, spec, quarantine, suites),
+            {f"dq_{gate}": column_docs.GATE, f"dq_{gate}__profile": column_docs.PROFILE}),
     }
     if quarantine:
         files[f"{folder}/dq_{gate}__quarantine.py"] = _gate_model(header, "quarantined", gate)
@@ -335,7 +341,7 @@ def _properties(spec: specs.ModelSpec, header: str) -> str:
         "    description: >",
         f"      The {what} of the champion (role champion) and of every challenger (role",
         *(_snapshot_scores_text(spec) if spec.is_snapshot else [
-            f"      shadow) for the score split at one {as_of} per run: the score_as_of var, by",
+            f"      challenger) for the score split at one {as_of} per run: the score_as_of var, by",
             "      default the latest."
             + (f" Backfill: the champion also scores every {as_of} after its fit window"
                " not scored yet (backfill = true)." if spec.monitoring.backfill else "")]),
@@ -371,7 +377,10 @@ def _properties(spec: specs.ModelSpec, header: str) -> str:
         f"  - name: ml_{name}__predictions",
         "    description: >",
         f"      Predictions of model {name} for BI: score, registered threshold, predicted label,",
-        f"      risk band and the entity's attributes. One row per model_version, {key}, {as_of}.",
+        f"      the score's rank per version and {as_of}, whether the decision acts on the row",
+        f"      (is_selected: the top problem.capacity of ml/{name}.yml, else the rows at or",
+        "      above the threshold), risk band and the entity's attributes.",
+        f"      One row per model_version, {key}, {as_of}.",
         "    config: {materialized: table, tags: [ml, scoring]}",
         "    data_tests:",
         "      - mlmodels.spec_grain:",
@@ -434,7 +443,7 @@ def _properties(spec: specs.ModelSpec, header: str) -> str:
 def _snapshot_scores_text(spec: specs.ModelSpec) -> list[str]:
     which = "rows whose target is null (or that match the spec's snapshot.score_where)"
     return [
-        f"      shadow) for the {which}, once per build, stamped with snapshot_date (the",
+        f"      challenger) for the {which}, once per build, stamped with snapshot_date (the",
         "      snapshot_date var, default the build's day).",
     ]
 

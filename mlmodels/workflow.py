@@ -148,7 +148,7 @@ def score(
     training_set: Any, registered: Any, meta: dict[str, Any],
     quarantined: list[Any] | None = None, already_scored: Any = None,
 ) -> pa.RecordBatchReader:
-    """Score one as_of of the ``score`` split with the champion and the challengers (shadow).
+    """Score one as_of of the ``score`` split with the champion and the challengers (role challenger).
 
     The as_of is ``meta["as_of"]`` (the ``score_as_of`` var) or, by default, the latest as_of of
     the score split. With the spec's ``monitoring.backfill`` (the default), every as_of after the

@@ -434,6 +434,57 @@ def threshold_table(
     })
 
 
+def chosen_threshold_table(
+    labels: np.ndarray, scores: np.ndarray, policy: object, chosen: float,
+) -> pd.DataFrame:
+    """Return the threshold table with the policy's threshold added, flagged and explained.
+
+    Parameters
+    ----------
+    labels, scores
+        The rows the threshold was chosen on (valid).
+    policy
+        The spec's threshold policy (see :func:`choose_threshold`).
+    chosen
+        The threshold ``policy`` chose on these rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`threshold_table` at 0.01, ..., 0.99 and ``chosen`` (in increasing order), plus
+        ``is_chosen`` (true on the chosen threshold's row only) and ``reason`` (on that row:
+        the policy and the number it optimised; null elsewhere).
+    """
+    parsed = parse_threshold_policy(policy)
+    cost = parsed.get("cost") if isinstance(parsed, dict) else None
+    grid = np.union1d(DEFAULT_THRESHOLDS, [chosen])
+    table = threshold_table(labels, scores, cost=cost, thresholds=grid)
+    table["is_chosen"] = table["threshold"] == chosen
+    row = table[table["is_chosen"]].iloc[0]
+    table["reason"] = np.where(table["is_chosen"], threshold_reason(parsed, row), None)
+    return table
+
+
+def threshold_reason(policy: object, row: Mapping[str, float]) -> str:
+    """Return why ``policy`` chose the threshold of ``row`` (a row of :func:`threshold_table`)."""
+    parsed = parse_threshold_policy(policy)
+    where = f"on valid ({int(row['tp'] + row['fp'] + row['tn'] + row['fn']):,} rows)"
+    if parsed == "max_f1":
+        return f"threshold policy max_f1: the highest F1 {where}, {row['f1']:.3f}"
+    key, value = next(iter(parsed.items()))
+    if key == "cost":
+        costs = ", ".join(f"{k} {v:g}" for k, v in value.items())
+        return (f"threshold policy cost ({costs}): the highest net value per row {where}, "
+                f"{row['net_value']:.3f} (tp_value * TP - fp * FP - fn * FN, over n); "
+                "expected_cost leaves the value of a true positive out, so its lowest can lie "
+                "at another threshold")
+    if key == "min_precision":
+        return (f"threshold policy min_precision {value:g}: the most recall, "
+                f"{row['recall']:.1%}, among thresholds with precision >= {value:g} {where}")
+    return (f"threshold policy min_recall {value:g}: the most precision, "
+            f"{row['precision']:.1%}, among thresholds with recall >= {value:g} {where}")
+
+
 # --------------------------------------------------------------------------- leakage audit
 
 

@@ -652,7 +652,6 @@ def evaluation_tables(spec, pipeline, X, y, predictions, threshold, metrics, can
         "thresholds": [],
     }
     if spec.is_classifier:
-        cost = spec.threshold.get("cost") if isinstance(spec.threshold, dict) else None
         for split in ("valid", "test"):
             labels, scores = y[split], predictions[split]
             for curve, points in (("roc", evaluation.roc_points(labels, scores)),
@@ -668,8 +667,8 @@ def evaluation_tables(spec, pipeline, X, y, predictions, threshold, metrics, can
             tables["confusion"].append(
                 {"split": split, "threshold": threshold,
                  **evaluation.confusion(labels, scores, threshold)})
-        tables["thresholds"] = evaluation.threshold_table(
-            y["valid"], predictions["valid"], cost=cost).to_dict("records")
+        tables["thresholds"] = evaluation.chosen_threshold_table(
+            y["valid"], predictions["valid"], spec.threshold, threshold).to_dict("records")
     tables["importances"] = importances(pipeline, X["valid"], y["valid"], spec)
     tables["learning_curve"] = learning_curve(spec, X, y, predictions, curve_fits)
     return tables

@@ -221,6 +221,7 @@ def _thresholds_html(source: Source, registered: dict[str, Any]) -> str:
     frame = frame.sort_values("threshold").reset_index(drop=True)
     registered_threshold = as_number(registered.get("threshold"))
     notes = _threshold_notes(frame, registered_threshold)
+    chosen = _chosen_threshold(frame)
     keep = sorted(set(_round_rows(frame["threshold"], MAX_THRESHOLD_ROWS)) | set(notes))
     columns = [c for c in ("threshold", "precision", "recall", "f1", "predicted_positive_rate",
                            "tp", "fp", "tn", "fn", "expected_cost", "net_value")
@@ -235,9 +236,23 @@ def _thresholds_html(source: Source, registered: dict[str, Any]) -> str:
     return (
         f'<p class="meta">{len(keep)} of {len(frame)} thresholds{escape(_rows_counted(frame, registered))}'
         f"; the registered threshold is {escape(number_text(registered_threshold))} (the nearest row is "
-        "highlighted).</p>"
+        f"highlighted).</p>{chosen}"
         f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     )
+
+
+def _chosen_threshold(frame: pd.DataFrame) -> str:
+    """Return which threshold the spec's policy chose and why (versions that recorded it)."""
+    if "is_chosen" not in frame.columns or "reason" not in frame.columns:
+        return ""
+    chosen = frame[frame["is_chosen"].fillna(False).astype(bool)]
+    if chosen.empty:
+        return ""
+    row = chosen.iloc[0]
+    return (f'<p class="meta">The spec chose {escape(number_text(row["threshold"]))} when '
+            f"the model fitted on train was evaluated: {escape(as_text(row['reason']))}. A refitted "
+            "deployed model registers its own threshold, the one that flags the same share of "
+            "the test rows.</p>")
 
 
 def _threshold_notes(frame: pd.DataFrame, registered: float) -> dict[int, str]:
@@ -246,6 +261,9 @@ def _threshold_notes(frame: pd.DataFrame, registered: float) -> dict[int, str]:
     if not math.isnan(registered):
         nearest = int((frame["threshold"] - registered).abs().idxmin())
         notes.setdefault(nearest, []).append(f"registered threshold {number_text(registered)}")
+    if "is_chosen" in frame.columns:
+        for index in frame.index[frame["is_chosen"].fillna(False).astype(bool)]:
+            notes.setdefault(int(index), []).append("chosen by the spec's policy")
     for column, label in (("f1", "best F1"), ("net_value", "best net value")):
         if column in frame.columns and frame[column].notna().any():
             notes.setdefault(int(frame[column].idxmax()), []).append(label)

@@ -59,7 +59,7 @@ def score_batches(
     spec
         The model spec the Pipeline was trained from (its resolved features).
     model_version, role
-        Written on every output row (role is ``champion`` or ``shadow``).
+        Written on every output row (role is ``champion`` or ``challenger``).
     threshold
         The registered decision threshold: ``predicted_label`` is ``score >= threshold``.
         None for regression (the score is the prediction; no label).
@@ -112,7 +112,11 @@ def _unpickled_scorer(shipped: tuple[bytes, dict[str, Any]], spec: ModelSpec,
 
 
 def registered_scorers(registry_rows: pd.DataFrame, spec: ModelSpec) -> list[Scorer]:
-    """Load the champion (role ``champion``) and every challenger (role ``shadow``).
+    """Load the champion (role ``champion``) and every challenger (role ``challenger``).
+
+    The role is the version's registry status when it scored (``ml_model_registry.status``
+    may change later); rows written before mlmodels 0.2 say ``shadow``, and
+    the predictions and realised performance tables read those as ``challenger``.
 
     Each artifact is verified (sha256, signature, library versions) before it is unpickled.
 
@@ -133,10 +137,10 @@ def registered_scorers(registry_rows: pd.DataFrame, spec: ModelSpec) -> list[Sco
     scorers = [_scorer(champions.iloc[0].to_dict(), "champion", spec)]
     for _, row in rows[rows["status"] == "challenger"].iterrows():
         try:
-            scorers.append(_scorer(row.to_dict(), "shadow", spec))
+            scorers.append(_scorer(row.to_dict(), "challenger", spec))
         except (registry.ArtifactError, registry.LibraryMismatchError) as error:
             # A challenger that cannot be loaded must not stop the champion's scores.
-            warnings.warn(f"shadow scoring skipped: {error}", stacklevel=2)
+            warnings.warn(f"challenger scoring skipped: {error}", stacklevel=2)
     return scorers
 
 
@@ -153,7 +157,7 @@ def score_registered(
     scorers: list[Scorer], batches: pa.RecordBatchReader, spec: ModelSpec,
     live_as_of: Any = None, scored_at: datetime | None = None,
 ) -> pa.RecordBatchReader:
-    """Score each batch with every scorer (champion and shadows), reading the rows once.
+    """Score each batch with every scorer (champion and challengers), reading the rows once.
 
     A scorer skips the rows of as_ofs inside its own training window (``trained_through``), and
     rows of any as_of other than ``live_as_of`` (when given) are flagged ``backfill``.

@@ -134,6 +134,12 @@ class Problem(Block):
     rule_baseline: Annotated[str, Expression()] | None = Field(
         None, description="a SQL expression over the training set: the rule used today")
     constraints: Constraints = Field(default_factory=Constraints)
+    capacity: Annotated[int, Number(1, 1_000_000_000, integer=True)] | None = Field(
+        None, description="how many entities the decision can act on per as_of: the top-ranked "
+        "rows of each version are selected (at most the rows scored); not with capacity_share")
+    capacity_share: Annotated[float, Number(1e-9, 1)] | None = Field(
+        None, description="the share of each as_of's scored rows the decision can act on "
+        "(rounded up to whole rows); not with capacity")
 
     @field_validator("success", mode="before")
     @classmethod

@@ -72,6 +72,7 @@ def sql_fields(spec: ModelSpec) -> dict[str, Any]:
         "embargo_days": spec.embargo_days, "gates": list(spec.gates),
         "snapshot_mart": spec.snapshot.mart,
         "score_where": spec.snapshot.score_where,
+        "capacity": spec.problem.capacity, "capacity_share": spec.problem.capacity_share,
     }
 
 

@@ -44,10 +44,11 @@ HIGHER_IS_BETTER: dict[str, bool] = {
     "rmse": False, "mae": False, "r2": True,
 }
 # The fields that say what a model is for or how it is watched, not what is trained (besides
-# problem.decision): no fitted pipeline, evaluation or record stored with a version reads them,
-# so editing them makes no new model version (see ModelSpec.fingerprint).
+# the problem's decision and capacity): no fitted pipeline, evaluation or record stored with a
+# version reads them, so editing them makes no new model version (see ModelSpec.fingerprint).
 UNVERSIONED_FIELDS: tuple[str, ...] = (
     "description", "monitoring", "tier1", "drift_moderate", "drift_threshold")
+UNVERSIONED_PROBLEM_FIELDS: tuple[str, ...] = ("decision", "capacity", "capacity_share")
 SNAPSHOT_DATE = "snapshot_date"  # the column that stamps a snapshot model's scores
 
 
@@ -74,6 +75,8 @@ class Problem:
     rule_baseline: str | None = None
     max_latency_ms_per_1000: float | None = None
     max_artifact_mb: float | None = None
+    capacity: int | None = None  # entities acted on per as_of (the top-ranked)
+    capacity_share: float | None = None  # or this share of each as_of's rows, rounded up
 
 
 @dataclass(frozen=True)
@@ -187,16 +190,20 @@ class ModelSpec:
         what a version is: its fitted pipelines, their evaluation, or what is stored with it
         (the reference bins, which ``drift.exclude`` shapes). Left out are the fields that say
         what the model is for or how it is watched (:data:`UNVERSIONED_FIELDS` and
-        ``problem.decision``): ``description``, ``problem.decision``, ``monitoring.*``,
+        :data:`UNVERSIONED_PROBLEM_FIELDS`): ``description``, ``problem.decision``,
+        ``problem.capacity``, ``problem.capacity_share``, ``monitoring.*``,
         ``features.tier1``, ``drift.moderate`` and ``drift.drift``. The monitoring SQL reads
         them when it compiles; ``tier1`` and ``drift.drift`` are also read when a new version is
         compared with the champion (the promotion guard), so an edit applies from the next
-        version trained, without training one now.
+        version trained, without training one now. The capacity is read by the predictions
+        table only (which rows are selected): a version's threshold, metrics and artifact do
+        not depend on it, so a team whose capacity changes keeps its version.
         """
         content = asdict(self)
         for unversioned in UNVERSIONED_FIELDS:
             content.pop(unversioned)
-        content["problem"].pop("decision")
+        for unversioned in UNVERSIONED_PROBLEM_FIELDS:
+            content["problem"].pop(unversioned)
         canonical = json.dumps(content, sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -346,6 +353,9 @@ def _spec(doc: schema.SpecDocument, fail: _Failing) -> ModelSpec:
     success = doc.problem.success
     if success is not None:
         fail.check(Choice(TASK_METRICS[task]), success.metric, "problem.success.metric")
+    if doc.problem.capacity is not None and doc.problem.capacity_share is not None:
+        raise fail("problem.capacity_share", "capacity (a number of entities) or "
+                   "capacity_share (a share of the rows scored), not both")
     if label is not None and label.absent and label.value is not None:
         raise fail("label.absent", "absent (1 when no event matches) or value (a sum), not both")
     if doc.snapshot.model_fields_set and doc.as_of is not None:
@@ -402,7 +412,8 @@ def _spec(doc: schema.SpecDocument, fail: _Failing) -> ModelSpec:
             success_target=None if success is None else success.target,
             rule_baseline=problem.rule_baseline,
             max_latency_ms_per_1000=problem.constraints.max_latency_ms_per_1000,
-            max_artifact_mb=problem.constraints.max_artifact_mb),
+            max_artifact_mb=problem.constraints.max_artifact_mb,
+            capacity=problem.capacity, capacity_share=problem.capacity_share),
         label=None if label is None else Label(**label.model_dump()),
         valid_periods=split.valid_periods, test_periods=split.test_periods,
         embargo_days=embargo, valid_fraction=split.valid_fraction,

@@ -68,16 +68,34 @@ def test_every_table_holds_the_rows_its_inputs_imply(built, name):
     # The classifier's confusion matrices and threshold table: valid and test, 0.01 to 0.99.
     confusion = built.sql(f"select * from ml_evaluation__confusion where model_version ="
                           f" '{version}'")
-    thresholds = built.sql(f"select threshold from ml_evaluation__thresholds where"
-                           f" model_version = '{version}' order by 1")
+    thresholds = built.sql(f"select threshold, is_chosen, reason from ml_evaluation__thresholds"
+                           f" where model_version = '{version}' order by 1")
     if name == "churn":
         assert sorted(confusion.split) == ["test", "valid"]
         for split in ("valid", "test"):
             counts = confusion[confusion.split == split][["tp", "fp", "tn", "fn"]].sum(axis=1)
             assert counts.tolist() == [row[f"{split}_rows"]], split
-        np.testing.assert_allclose(thresholds.threshold, np.arange(1, 100) / 100)
+        # the grid, and the threshold the spec's policy chose (evaluated), flagged with its why
+        chosen = thresholds[thresholds.is_chosen]
+        assert chosen.threshold.tolist() == [row.evaluated_threshold]
+        assert chosen.reason.iloc[0].startswith("threshold policy cost (fp 5, fn 40, tp_value 30)")
+        np.testing.assert_allclose(thresholds[~thresholds.is_chosen].threshold,
+                                   [t for t in np.arange(1, 100) / 100
+                                    if not np.isclose(t, row.evaluated_threshold)])
     else:
         assert confusion.empty and thresholds.empty
+    # The decision: churn's team calls 200 a month (problem.capacity); spend names no capacity.
+    predictions = built.sql(f"select * from ml_{name}__predictions")
+    per_as_of = predictions.groupby(["model_version", "as_of_date"])
+    if name == "churn":
+        assert (per_as_of.is_selected.sum() == per_as_of.size().clip(upper=200)).all()
+        assert (per_as_of.decision_capacity.max() == per_as_of.size().clip(upper=200)).all()
+        top = predictions[predictions.is_selected]
+        assert (top.risk_band == "high").all() and (top.score_rank <= 200).all()
+        assert (predictions.risk_band == "high").sum() == top.shape[0]
+    else:
+        assert predictions.is_selected.isna().all() and predictions.risk_band.isna().all()
+    assert (per_as_of.score_rank.max() == per_as_of.size()).all()
 
 
 def test_trap_column_never_reaches_the_mart(built):
@@ -145,6 +163,23 @@ def test_scores_cover_the_score_split_and_equal_the_pipeline(built):
     predictions = built.sql("select * from ml_churn__predictions")
     assert len(predictions) == len(scores)
     assert ((predictions.score >= row.threshold) == predictions.predicted_label.astype(bool)).all()
+
+
+def test_every_column_of_a_public_table_is_described_in_the_warehouse(built):
+    """The registry, evaluation, scores, predictions, monitoring and data quality tables: each
+    column carries its YAML description as a DuckDB comment (persist_docs). The training sets
+    hold the project's own feature columns, which the project documents."""
+    columns = built.sql(
+        "select table_name, column_name, comment from duckdb_columns()"
+        " where schema_name = 'main' and (table_name like 'ml%' or table_name like 'dq%')"
+        " and table_name not like '%training_set' and table_name not like '%dbt_tmp%'")
+    assert len(set(columns.table_name)) >= 35
+    bare = columns[columns.comment.fillna("").str.strip() == ""]
+    assert bare.empty, bare.groupby("table_name").column_name.agg(list).to_dict()
+    # the catalog dbt docs shows reads the same comments
+    comments = columns.set_index(["table_name", "column_name"]).comment
+    assert comments["ml_churn__predictions", "is_selected"].startswith(
+        "Whether the decision acts on the row")
 
 
 def test_evaluation_tables_describe_both_models(built):

@@ -158,6 +158,14 @@ def test_monitoring_tables_are_the_same_rows(spark_world, con):
             assert_same_rows(duck, spark_world.read(con, table)[duck.columns], keys)
 
 
+def test_predictions_rank_and_select_the_same_rows(spark_world, con):
+    keys = ["model_version", "customer_id", "as_of_date"]
+    columns = [*keys, "role", "score_rank", "decision_capacity", "is_selected", "risk_band"]
+    for model in ("churn", "spend"):
+        duck = con.sql(f"select {', '.join(columns)} from ml_{model}__predictions").df()
+        assert_same_rows(duck, spark_world.read(con, f"ml_{model}__predictions")[columns], keys)
+
+
 def test_rescoring_an_as_of_on_spark_replaces_its_partition_and_keeps_the_rest(spark_world, con):
     before = spark_world.read(con, "ml_churn__scores")
     dates = sorted(before.as_of_date.astype(str).str[:10].unique())

@@ -419,3 +419,22 @@ def test_single_feature_r():
     assert np.isnan(evaluation.single_feature_r(np.ones(1000), y))
     with pytest.raises(ValueError, match="numeric"):
         evaluation.single_feature_r(np.array(["a"] * 1000), y)
+
+
+@pytest.mark.parametrize("policy", ["max_f1", {"min_precision": 0.6}, {"min_recall": 0.7},
+                                    {"cost": {"fp": 5, "fn": 40, "tp_value": 30}}])
+def test_the_threshold_table_flags_the_policys_threshold_and_says_why(policy):
+    labels, scores = predictions(7, decimals=3)
+    chosen = evaluation.choose_threshold(labels, scores, policy)
+    table = evaluation.chosen_threshold_table(labels, scores, policy, chosen)
+    assert table.is_chosen.sum() == 1 and table.threshold.is_monotonic_increasing
+    row = table[table.is_chosen].iloc[0]
+    assert row.threshold == chosen and table.reason.notna().sum() == 1
+    # the flagged row's counts are the chosen threshold's own
+    assert row.tp + row.fp == int((scores >= chosen).sum())
+    name = policy if isinstance(policy, str) else next(iter(policy))
+    assert row.reason.startswith(f"threshold policy {name}") and "on valid (400 rows)" in row.reason
+    if name == "cost":
+        assert f"{table.net_value.max():.3f}" in row.reason  # the best net value is the chosen's
+    if name == "max_f1":
+        assert row.f1 == table.f1.max()

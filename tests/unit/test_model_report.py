@@ -82,7 +82,8 @@ def _thresholds(name: str, version: str) -> list[dict]:
                      "f1": 2 * tp / (2 * tp + fp + (40 - tp)),
                      "predicted_positive_rate": (tp + fp) / 200, "tp": tp, "fp": fp,
                      "tn": 160 - fp, "fn": 40 - tp, "expected_cost": fp + 5.0 * (40 - tp),
-                     "net_value": 3.0 * tp - fp})
+                     "net_value": 3.0 * tp - fp, "is_chosen": t == 0.3,
+                     "reason": "threshold policy max_f1: the highest F1" if t == 0.3 else None})
     return rows
 
 
@@ -350,6 +351,10 @@ def test_threshold_table_marks_the_registered_threshold(db, tmp_path):
     shown = len(re.findall(r"<tr(?: class=\"registered\")?><td class=\"num\">0\.\d+</td>",
                            evaluation))
     assert 15 <= shown <= 25  # a readable subset of the 99 rows
+    # which threshold the spec's policy chose (on the model fitted on train), and why
+    assert ("The spec chose 0.3 when the model fitted on train was evaluated: threshold policy "
+            "max_f1: the highest F1.") in evaluation
+    assert re.search(r"<td>[^<]*chosen by the spec&#x27;s policy[^<]*</td>", evaluation)
     assert "counted on the 200 valid rows" in evaluation
 
 

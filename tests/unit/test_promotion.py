@@ -99,20 +99,20 @@ def test_pinning_an_unknown_version_names_the_registered_ones(rows, tmp_path):
         train_and_register(rows, spec_with(GOOD), tmp_path, pin="nope")
 
 
-def test_champion_scores_as_champion_and_challengers_as_shadow(rows, tmp_path):
+def test_champion_scores_as_champion_and_challengers_as_challenger(rows, tmp_path):
     # Fitted on train only (deploy.refit: train), so the later as_ofs are outside the fit window.
     keep = {"deploy": {"refit": "train"}}
     good = train_and_register(rows, spec_with(GOOD, **keep), tmp_path).model_version[0]
     frame = train_and_register(rows, spec_with(WEAK, **keep), tmp_path)
     scorers = scoring.registered_scorers(frame, spec_with(GOOD))
     assert [(s.model_version, s.role) for s in scorers] == [
-        (good, "champion"), (next(v for v in frame.model_version if v != good), "shadow")]
+        (good, "champion"), (next(v for v in frame.model_version if v != good), "challenger")]
     assert scorers[1].spec.features == ("x2",)  # each version scores with its own features
     table = pa.Table.from_pandas(rows, preserve_index=False)
     reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches(max_chunksize=500))
     scored = scoring.score_registered(scorers, reader, spec_with(GOOD)).read_all().to_pandas()
     assert scored.groupby("role").model_version.unique().map(list).to_dict() == {
-        "champion": [good], "shadow": [scorers[1].model_version]}
+        "champion": [good], "challenger": [scorers[1].model_version]}
     # No version scores an as_of inside its own fit window.
     assert (frame.fit_to == frame.train_to).all()
     trained_through = pd.Timestamp(frame.fit_to.max())
@@ -138,7 +138,7 @@ def test_a_challenger_that_cannot_load_does_not_stop_the_champion(rows, tmp_path
     broken = frame[frame.model_version != good].iloc[0]
     with open(broken.artifact_uri, "ab") as handle:
         handle.write(b"\0")
-    with pytest.warns(UserWarning, match=f"shadow scoring skipped: model version {broken.model_version}"):
+    with pytest.warns(UserWarning, match=f"challenger scoring skipped: model version {broken.model_version}"):
         scorers = scoring.registered_scorers(frame, spec_with(GOOD))
     assert [(s.model_version, s.role) for s in scorers] == [(good, "champion")]
 

@@ -220,3 +220,32 @@ def test_what_says_how_a_model_is_watched_makes_no_new_version(edit):
 def test_what_changes_what_is_trained_makes_a_new_version(edit):
     assert specs.from_dict({**LABELLED, **edit}).fingerprint() != \
         specs.from_dict(LABELLED).fingerprint()
+
+
+def test_capacity_is_a_count_or_a_share_and_never_both():
+    assert specs.from_dict({**SPEC, "problem": {"capacity": 200}}).problem.capacity == 200
+    share = specs.from_dict({**SPEC, "problem": {"capacity_share": 0.1}}).problem
+    assert share.capacity_share == 0.1 and share.capacity is None
+    with pytest.raises(specs.SpecError, match=r"'problem.capacity_share'.*not both"):
+        specs.from_dict({**SPEC, "problem": {"capacity": 200, "capacity_share": 0.1}})
+    for bad, field in (({"capacity": 0}, "capacity"), ({"capacity": 2.5}, "capacity"),
+                       ({"capacity_share": 0}, "capacity_share"),
+                       ({"capacity_share": 1.5}, "capacity_share")):
+        with pytest.raises(specs.SpecError, match=rf"'problem.{field}'"):
+            specs.from_dict({**SPEC, "problem": bad})
+
+
+def test_capacity_goes_to_the_sql_layers_and_not_into_the_version():
+    from mlmodels.spec.spec_table import sql_fields
+
+    spec = specs.from_dict({**SPEC, "problem": {"capacity_share": 0.25}})
+    assert sql_fields(spec)["capacity_share"] == 0.25 and sql_fields(spec)["capacity"] is None
+    for problem in ({"capacity": 200}, {"capacity": 10}, {"capacity_share": 0.25}):
+        assert specs.from_dict({**SPEC, "problem": problem}).fingerprint() == \
+            specs.from_dict(SPEC).fingerprint()
+
+
+def test_a_regression_model_may_have_a_capacity_its_rows_ranked_by_prediction():
+    spec = specs.from_dict({"name": "r", "target": "y", "task": "regression",
+                            "features": {"numeric": ["x"]}, "problem": {"capacity": 50}})
+    assert spec.problem.capacity == 50  # tests/integration/test_predictions_sql.py ranks them

@@ -31,7 +31,8 @@
     {{ return(mlmodels.predictions(
         scores=ref('ml_' ~ model_name ~ '__scores'), training_set=training_set,
         entity_key=spec.entity_key, as_of=spec.score_column, attributes=spec.attributes,
-        snapshot=spec.snapshot)) }}
+        snapshot=spec.snapshot, capacity=spec.get('capacity'),
+        capacity_share=spec.get('capacity_share'))) }}
 {%- endmacro %}
 
 {% macro ml_feature_drift(model_name, rows) -%}

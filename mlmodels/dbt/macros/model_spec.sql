@@ -34,7 +34,8 @@
         'label': {'mart': 'mart', 'events': 'events', 'timestamp': 'ts', 'horizon_days': 1,
                   'where': 'true', 'value': none, 'absent': false},
         'valid_periods': 3, 'test_periods': 3, 'embargo_days': none,
-        'snapshot_mart': none, 'score_where': none}) }}
+        'snapshot_mart': none, 'score_where': none, 'capacity': none,
+        'capacity_share': none}) }}
 {%- endmacro %}
 
 {#- Fail the compile when a generated file's ref no longer matches the spec (the spec was

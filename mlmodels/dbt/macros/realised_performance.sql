@@ -25,7 +25,8 @@
 with scored as (
     select
         scores.model_version,
-        scores.role,
+        -- rows scored before the registry's word was used say 'shadow'
+        case when scores.role = 'shadow' then 'challenger' else scores.role end as role,
         scores.{{ as_of_col }},
         scores.score,
         scores.threshold,

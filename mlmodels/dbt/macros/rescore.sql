@@ -1,6 +1,6 @@
 {#- Correcting predictions after a data fix: `dbt build --select +ml_<model>__scores --vars
     '{rescore_from: "2025-01-01", rescore_to: "2025-06-01"}'` scores every as_of of the range
-    again with the current champion and shadows (replacing what was written; an as_of inside the
+    again with the current champion and challengers (replacing what was written; an as_of inside the
     champion's fit window keeps its earlier rows), and this post-hook then deletes the range's
     rows at as_ofs the model's rows no longer hold (junk, e.g. from future-dated events),
     recording the rescore in `ml_rescore_history`. It runs only after the scores model
