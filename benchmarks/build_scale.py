@@ -25,21 +25,24 @@ BIN = Path(sys.executable).parent
 
 def measure(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
     """Run a command; return (wall seconds, peak RSS in GiB of it and its children)."""
-    started = time.perf_counter()
-    process = psutil.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True)
-    peak = 0
-    while process.poll() is None:
-        try:
-            tree = [process, *process.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-        except psutil.Error:
-            pass
-        time.sleep(0.1)
-    output = process.stdout.read()
-    if process.returncode != 0:
-        print(output[-5000:])
-        raise SystemExit(f"{' '.join(command)} failed with {process.returncode}")
+    # Output to a file, not a pipe: a chatty command (Spark's logs) would fill a pipe nobody
+    # reads until it exits, and block.
+    with tempfile.TemporaryFile("w+") as log:
+        started = time.perf_counter()
+        process = psutil.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                               text=True)
+        peak = 0
+        while process.poll() is None:
+            try:
+                tree = [process, *process.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.1)
+        if process.returncode != 0:
+            log.seek(0)
+            print(log.read()[-5000:])
+            raise SystemExit(f"{' '.join(command)} failed with {process.returncode}")
     return time.perf_counter() - started, peak / 2**30
 
 
