@@ -25,6 +25,10 @@ select
         when scores.score >= scores.threshold / 2 then 'medium'
         else 'low'
     end as risk_band,
+    -- reason codes (spec explain.top_k; null without explanations), from the scores
+    scores.reasons,
+    scores.reason_features,
+    scores.reason_contributions,
     {%- for attribute in attributes %}
     rows_in.{{ attribute }},
     {%- endfor %}
