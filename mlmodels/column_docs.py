@@ -107,10 +107,28 @@ SCORES: dict[str, str] = {
     "backfill": "True when the champion scored this as_of after the fact (monitoring.backfill), "
                 "not in the run for that as_of.",
     "scored_at": "When the row was scored (UTC).",
+    # reason codes (spec explain.top_k): always present, null when the spec asks for none
+    "raw_score": ("What the estimator adds up before any link: the log-odds of a logistic or "
+                  "boosted classifier, a forest's averaged probability, a regressor's prediction "
+                  "before clipping; null without explain.top_k."),
+    "base_value": ("The raw score the contributions start from: raw_score = base_value + the sum "
+                   "of every feature's contribution (null without explain.top_k)."),
+    "explanation_method": ("How the contributions were computed: linear (exact), tree_shap "
+                           "(exact TreeSHAP) or replacement (each feature set to its training "
+                           "reference in turn); null without explain.top_k."),
+    "reason_features": ("The explain.top_k features with the largest absolute contribution to "
+                        "raw_score, largest first."),
+    "reason_contributions": ("Their signed contributions to raw_score, in the order of "
+                             "reason_features (positive: pushed the score up)."),
+    "reasons": ("The same in words, e.g. 'days_since_last_order high (+0.84); plan = monthly "
+                "(-0.12)': high or low against the training mean (a category: its value), then "
+                "the contribution."),
 }
 
+# the predictions carry the readable reasons; the raw score and method stay in the scores
+_SCORES_ONLY = ("raw_score", "base_value", "explanation_method")
 PREDICTIONS: dict[str, str] = {
-    **SCORES,
+    **{column: text for column, text in SCORES.items() if column not in _SCORES_ONLY},
     "role": ROLE,
     "score_rank": ("1 for the highest score of the version at the as_of; equal scores are ordered "
                    "by {key} ascending, so the ranking is the same on every run."),

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from mlmodels.engine import Table, read_table, table
+from mlmodels.engine import Table, add_missing_columns, read_table, table
 from mlmodels.files import write_atomic
 from mlmodels.learn import training
 from mlmodels.serve import mirror, promotion, scoring
@@ -100,7 +100,14 @@ def score_node(dbt: Any, session: Any, meta: dict[str, Any], training_set: Any, 
     read from the incremental table itself, so a backfill scores only the missing as_ofs.
     """
     del gates  # refs that order the build; scoring reads nothing of them
-    held = session.sql(f"select * from {dbt.this}") if dbt.is_incremental else None
+    held = None
+    if dbt.is_incremental:
+        added = add_missing_columns(session, dbt.this, scoring.EXPLANATION_FIELDS)
+        if added:
+            LOG.info("%s: added the columns %s (written by this mlmodels, not by the one that "
+                     "created the table); the rows already held have them null",
+                     dbt.this, ", ".join(added))
+        held = session.sql(f"select * from {dbt.this}")
     return score(training_set, registered, meta, quarantined=quarantined, already_scored=held)
 
 

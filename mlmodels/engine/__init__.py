@@ -16,7 +16,8 @@ lazy ``mapInArrow`` over the workers on Spark, so no row to score passes through
 from __future__ import annotations
 
 from mlmodels.engine.base import MAX_DRIVER_ROWS, DriverMemoryError, Table
-from mlmodels.engine.session import read_table
+from mlmodels.engine.session import add_missing_columns, read_table
 from mlmodels.engine.wrap import table
 
-__all__ = ["MAX_DRIVER_ROWS", "DriverMemoryError", "Table", "read_table", "table"]
+__all__ = ["MAX_DRIVER_ROWS", "DriverMemoryError", "Table", "add_missing_columns", "read_table",
+           "table"]

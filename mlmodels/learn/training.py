@@ -52,7 +52,7 @@ from sklearn.pipeline import Pipeline
 
 import mlmodels
 from mlmodels.engine import table
-from mlmodels.learn import drift, evaluation, parallel
+from mlmodels.learn import drift, evaluation, explain, parallel
 from mlmodels.learn.pipelines import NonNegativeRegressor, build_pipeline, feature_frame
 from mlmodels.learn.splits import TimeOrderedSplit, stratified_random_split
 from mlmodels.spec.specs import HIGHER_IS_BETTER, ModelSpec, SpecError
@@ -337,6 +337,10 @@ def fit(
         # matured window of its fit (all its rows for snapshot data, which has no time order).
         reference_rows = rows if spec.is_snapshot else parts["test"]
         reference_scores = deployed_scores
+    # The centre of its explanations travels inside the artifact: the rows this fit saw.
+    explain.attach_reference(
+        deployed, pd.concat([X[s] for s in SPLITS]) if deployed is not pipeline else X["train"],
+        spec)
     return TrainedModel(
         spec=spec,
         pipeline=deployed,

@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 from sklearn.pipeline import Pipeline
 
+from mlmodels.learn import explain
 from mlmodels.learn.pipelines import arrow_feature_frame
 from mlmodels.learn.training import predict
 from mlmodels.serve import registry
@@ -37,7 +38,22 @@ def output_schema(spec: ModelSpec, key_types: pa.Schema) -> pa.Schema:
         ("predicted_label", pa.int32()),
         ("backfill", pa.bool_()),
         ("scored_at", pa.timestamp("us")),
+        *EXPLANATION_FIELDS,
     ])
+
+
+# Reason codes (spec explain.top_k; null without): always present, so turning them on or off
+# never changes the incremental table's columns. See mlmodels.learn.explain. A scores table
+# written before they existed gains them (mlmodels.engine.session.add_missing_columns).
+EXPLANATION_FIELDS = pa.schema([
+    ("raw_score", pa.float64()),
+    ("base_value", pa.float64()),
+    ("explanation_method", pa.string()),
+    ("reason_features", pa.list_(pa.string())),
+    ("reason_contributions", pa.list_(pa.float64())),
+    ("reasons", pa.string()),
+])
+EXPLANATION_COLUMNS = tuple(EXPLANATION_FIELDS.names)
 
 
 def score_batches(
@@ -172,6 +188,8 @@ def score_registered(
     scored_at = scored_at or datetime.now(UTC).replace(tzinfo=None)
 
     def scored() -> Iterator[pa.RecordBatch]:
+        # Built here, where the batches are scored (a Spark worker), once per scorer.
+        explainers = {id(scorer): _explainer(scorer, spec) for scorer in scorers}
         for batch in batches:
             if batch.num_rows == 0:
                 continue
@@ -187,14 +205,47 @@ def score_registered(
                 backfill = (np.zeros(size, dtype=bool) if live_as_of is None or as_of is None
                             else (as_of != pd.Timestamp(live_as_of)).to_numpy())
                 kept = batch if keep.all() else batch.filter(pa.array(keep))
-                yield _scored_batch(scorer, kept, spec, schema, scored_at, backfill[keep])
+                yield _scored_batch(scorer, kept, spec, schema, scored_at, backfill[keep],
+                                    explainers[id(scorer)])
 
     return pa.RecordBatchReader.from_batches(schema, scored())
 
 
-def _scored_batch(scorer, batch, spec, schema, scored_at, backfill) -> pa.RecordBatch:
-    """Score one batch with one scorer."""
-    score = predict(scorer.pipeline, arrow_feature_frame(batch, scorer.spec), spec)
+def _explainer(scorer: Scorer, spec: ModelSpec) -> explain.Explainer | None:
+    """Return the scorer's explainer when the spec asks for reason codes and the artifact can."""
+    if spec.explain_top_k <= 0:
+        return None
+    if not explain.has_reference(scorer.pipeline):
+        # An artifact from before explanations existed: its scores still count.
+        warnings.warn(f"model '{spec.name}' version {scorer.model_version} ({scorer.role}): no "
+                      "explanations, the artifact carries no training reference (trained before "
+                      "explain existed); the next version trained has one", stacklevel=2)
+        return None
+    return explain.Explainer(scorer.pipeline, scorer.spec, scorer.model_version)
+
+
+def _explanation_arrays(explainer, features: pd.DataFrame, transformed, spec, schema,
+                        size) -> list[pa.Array]:
+    """Return the explanation columns of one batch (nulls without an explainer)."""
+    if explainer is None:
+        return [pa.nulls(size, schema.field(name).type) for name in EXPLANATION_COLUMNS]
+    found = explainer.explain(features, transformed)
+    reasons = explain.top_reasons(found, features, spec.explain_top_k, explainer.reference)
+    return [pa.array(found.raw_score, pa.float64()), pa.array(found.base_value, pa.float64()),
+            pa.array([found.method] * size, pa.string()), reasons["reason_features"],
+            reasons["reason_contributions"], reasons["reasons"]]
+
+
+def _scored_batch(scorer, batch, spec, schema, scored_at, backfill,
+                  explainer=None) -> pa.RecordBatch:
+    """Score one batch with one scorer (and explain its scores when an explainer is given)."""
+    features = arrow_feature_frame(batch, scorer.spec)
+    transformed = None
+    if explainer is None:
+        score = predict(scorer.pipeline, features, spec)
+    else:  # one transform for the score and its explanation
+        transformed = explainer.transform(features)
+        score = explainer.score(transformed)
     size = batch.num_rows
     label = (pa.nulls(size, pa.int32()) if scorer.threshold is None
              else pa.array((score >= scorer.threshold).astype(np.int32), pa.int32()))
@@ -210,6 +261,7 @@ def _scored_batch(scorer, batch, spec, schema, scored_at, backfill) -> pa.Record
             label,
             pa.array(backfill, pa.bool_()),
             pa.array([scored_at] * size, pa.timestamp("us")),
+            *_explanation_arrays(explainer, features, transformed, spec, schema, size),
         ],
         schema=schema,
     )

@@ -271,6 +271,13 @@ class Monitoring(Block):
     retrain_on_signal: Annotated[bool, Flag()] = False
 
 
+class Explain(Block):
+    """Reason codes: each scored row's top features by their contribution to its score."""
+
+    top_k: Annotated[int, Number(0, 50, integer=True)] = Field(
+        0, description="features explained per scored row; 0 (the default): no explanations")
+
+
 class Snapshot(Block):
     """Where a snapshot model (as_of: null) finds its rows."""
 
@@ -307,6 +314,7 @@ class SpecDocument(Block):
     quality: Quality = Field(default_factory=Quality)
     monitoring: Monitoring = Field(default_factory=Monitoring)
     snapshot: Snapshot = Field(default_factory=Snapshot)
+    explain: Explain = Field(default_factory=Explain)
     deploy: Deploy = Field(default_factory=Deploy)
     non_negative: Annotated[bool, Flag()] = Field(
         False, description="regression: forecasts are clipped at 0")

@@ -47,7 +47,7 @@ HIGHER_IS_BETTER: dict[str, bool] = {
 # the problem's decision and capacity): no fitted pipeline, evaluation or record stored with a
 # version reads them, so editing them makes no new model version (see ModelSpec.fingerprint).
 UNVERSIONED_FIELDS: tuple[str, ...] = (
-    "description", "monitoring", "tier1", "drift_moderate", "drift_threshold")
+    "description", "monitoring", "tier1", "drift_moderate", "drift_threshold", "explain_top_k")
 UNVERSIONED_PROBLEM_FIELDS: tuple[str, ...] = ("decision", "capacity", "capacity_share")
 SNAPSHOT_DATE = "snapshot_date"  # the column that stamps a snapshot model's scores
 
@@ -161,6 +161,7 @@ class ModelSpec:
     snapshot: Snapshot = field(default_factory=Snapshot)
     deploy_refit: Literal["all", "train"] = "all"
     non_negative: bool = False
+    explain_top_k: int = 0  # reason codes per scored row (0: none); read by scoring only
 
     @property
     def score_column(self) -> str:
@@ -192,7 +193,8 @@ class ModelSpec:
         what the model is for or how it is watched (:data:`UNVERSIONED_FIELDS` and
         :data:`UNVERSIONED_PROBLEM_FIELDS`): ``description``, ``problem.decision``,
         ``problem.capacity``, ``problem.capacity_share``, ``monitoring.*``,
-        ``features.tier1``, ``drift.moderate`` and ``drift.drift``. The monitoring SQL reads
+        ``features.tier1``, ``drift.moderate``, ``drift.drift`` and ``explain.top_k`` (scoring
+        reads it; explanations change no fit). The monitoring SQL reads
         them when it compiles; ``tier1`` and ``drift.drift`` are also read when a new version is
         compared with the champion (the promotion guard), so an edit applies from the next
         version trained, without training one now. The capacity is read by the predictions
@@ -431,6 +433,7 @@ def _spec(doc: schema.SpecDocument, fail: _Failing) -> ModelSpec:
         monitoring=Monitoring(**doc.monitoring.model_dump()),
         snapshot=Snapshot(mart=doc.snapshot.mart, score_where=doc.snapshot.score_where),
         deploy_refit=doc.deploy.refit, non_negative=doc.non_negative,
+        explain_top_k=doc.explain.top_k,
     )
 
 

@@ -180,6 +180,35 @@ def test_every_column_of_a_public_table_is_described_in_the_warehouse(built):
     comments = columns.set_index(["table_name", "column_name"]).comment
     assert comments["ml_churn__predictions", "is_selected"].startswith(
         "Whether the decision acts on the row")
+def test_every_churn_score_is_explained_and_keyed_like_the_scores(built):
+    """The demo's churn spec asks for explain: {top_k: 3}; spend asks for none."""
+    from mlmodels.learn import explain
+
+    row = built.sql("select * from ml_model_registry where model_name = 'churn'"
+                    " and status = 'champion'").iloc[0]
+    scores = built.sql("select * from ml_churn__scores")
+    assert len(scores) > 0 and scores.reasons.notna().all()
+    assert scores.reason_features.map(len).eq(3).all()
+    assert scores.reason_contributions.map(len).eq(3).all()
+    assert not scores.duplicated(["model_version", *KEYS]).any()
+    predictions = built.sql("select * from ml_churn__predictions")
+    merged = scores.merge(predictions, on=["model_version", *KEYS], validate="one_to_one",
+                          suffixes=("", "_p"))
+    assert len(merged) == len(scores) == len(predictions)  # no row lost, none doubled
+    assert (merged.reasons == merged.reasons_p).all()
+    # the raw score is the log-odds of the score, and the artifact's full explanation adds up
+    np.testing.assert_allclose(scores.raw_score, np.log(scores.score / (1 - scores.score)),
+                               atol=1e-9)
+    pipeline = registry.load_pipeline(row.artifact_uri, row.artifact_sha256, row.model_version)
+    spec = features_of(specs.load(built.project / "ml" / "churn.yml"), row.to_dict())
+    rows = built.sql("select * from ml_churn__training_set").merge(scores, on=KEYS)
+    found = explain.Explainer(pipeline, spec).explain(feature_frame(rows, spec))
+    np.testing.assert_allclose(found.base_value + found.contributions.sum(axis=1),
+                               rows.raw_score, rtol=0, atol=1e-6)
+    top = np.argsort(-np.abs(found.contributions), axis=1, kind="stable")[:, :3]
+    assert [list(names) for names in np.asarray(spec.features)[top]] == \
+        rows.reason_features.map(list).tolist()
+    assert built.sql("select count(reasons) as n from ml_spend__scores").n[0] == 0
 
 
 def test_evaluation_tables_describe_both_models(built):

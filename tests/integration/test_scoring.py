@@ -175,3 +175,29 @@ def test_docs_show_lineage_from_sources_to_predictions(warehouse):
             todo += parents.get(node, [])
     assert "source.mlmodels_demo.demo.events" in seen
     assert "model.mlmodels_demo.dq_feat_customer__as_of" in seen  # the gate is on the path
+
+
+def test_a_scores_table_from_before_reason_codes_gains_their_columns_and_keeps_its_rows(
+        warehouse):
+    """A project upgraded to an mlmodels that explains its scores keeps its history: the
+    incremental scores table gains the explanation columns (null on the rows already held), the
+    re-scored as_of is explained, and the predictions table builds. Without the upgrade dbt's
+    default on_schema_change (ignore) drops the new columns from every insert."""
+    columns = scoring.EXPLANATION_COLUMNS
+    warehouse.raw(" ".join(f"alter table main.ml_churn__scores drop column {column};"
+                           for column in columns))
+    before = warehouse.sql(SCORES)
+    assert not set(columns) & set(before.columns)
+    warehouse.build("--select", "ml_churn__scores+", "--vars", EARLIER)
+    after = warehouse.sql(SCORES)
+    assert set(columns) <= set(after.columns)
+    rerun = after.as_of_date == "2025-05-01"
+    kept = after[~rerun].reset_index(drop=True)
+    assert kept[before.columns].equals(
+        before[before.as_of_date != "2025-05-01"].reset_index(drop=True))
+    assert kept[list(columns)].isna().all().all()
+    assert after[rerun].reasons.notna().all() and rerun.sum() == (
+        before.as_of_date == "2025-05-01").sum()
+    predictions = warehouse.sql("select reasons from ml_churn__predictions"
+                                " where as_of_date = date '2025-05-01'")
+    assert len(predictions) == rerun.sum() and predictions.reasons.notna().all()

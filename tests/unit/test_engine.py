@@ -237,6 +237,33 @@ def test_scores_on_spark_are_those_of_duckdb(registered, spark):
 
 
 @pytest.mark.spark
+def test_explanations_on_spark_are_those_of_duckdb(registered, spark, tmp_path):
+    """Reason codes are computed inside mapInArrow by the same scorer: the same lists and text."""
+    import yaml
+
+    from mlmodels import workflow
+    from tests.unit.toy import SPEC
+
+    frame, meta, scored = registered
+    (tmp_path / "explain").mkdir()
+    spec_file = tmp_path / "explain" / "toy.yml"
+    spec_file.write_text(yaml.safe_dump({**SPEC, "explain": {"top_k": 2}}))
+    meta = {**meta, "spec": str(spec_file)}  # explain is unversioned: the same champion
+    with duckdb.connect() as con:
+        local = workflow.score(con.from_df(scored), con.from_df(frame), meta).read_all()
+    remote = workflow.score(spark.createDataFrame(scored), spark.createDataFrame(frame), meta)
+    keys = ["entity_id", "as_of_date", "role"]
+    ours = local.to_pandas().sort_values(keys).reset_index(drop=True)
+    theirs = remote.toPandas().sort_values(keys).reset_index(drop=True)
+    assert len(ours) == 200 and ours.reasons.notna().all()
+    assert theirs.reasons.tolist() == ours.reasons.tolist()
+    assert theirs.reason_features.map(list).tolist() == ours.reason_features.map(list).tolist()
+    np.testing.assert_allclose(np.stack(theirs.reason_contributions.map(list)),
+                               np.stack(ours.reason_contributions.map(list)), rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(theirs.raw_score.to_numpy(), ours.raw_score.to_numpy())
+
+
+@pytest.mark.spark
 def test_a_python_model_may_return_pandas_arrow_or_spark(spark):
     from mlmodels.engine.spark_table import to_spark_frame
 

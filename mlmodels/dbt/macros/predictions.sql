@@ -81,6 +81,10 @@ select
         else 'low'
     end as risk_band,
     {%- endif %}
+    -- reason codes (spec explain.top_k; null without explanations), from the scores
+    scores.reasons,
+    scores.reason_features,
+    scores.reason_contributions,
     {%- for attribute in attributes %}
     rows_in.{{ attribute }},
     {%- endfor %}
