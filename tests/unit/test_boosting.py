@@ -15,7 +15,7 @@ import pytest
 from sklearn.metrics import r2_score, roc_auc_score
 
 from mlmodels.learn import training
-from mlmodels.learn.pipelines import feature_frame
+from mlmodels.learn.pipelines import build_pipeline, feature_frame
 from mlmodels.serve import promotion, registry, scoring
 from mlmodels.spec import specs
 from tests.unit.toy import SPEC
@@ -178,3 +178,20 @@ def test_the_library_version_is_part_of_the_model_version(rows, lgbm_spec, monke
     before = training.model_version(lgbm_spec, rows)
     monkeypatch.setattr(training.estimators, "library_version", lambda library: "0.0.0")
     assert training.model_version(lgbm_spec, rows) != before
+
+
+def test_xgboost_scores_the_same_rows_alike_however_many_categories_they_have(xgboost):
+    """30 one-hot columns would make a sparse matrix, whose left-out zeros XGBoost reads as
+    missing: the pipeline gives it a dense array, so its predictions are those of the values."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x1": rng.normal(size=4000), "x2": rng.integers(0, 3, 4000) * 1.0,
+                          "city": rng.choice([f"c{i}" for i in range(30)], 4000)})
+    y = frame.x1 + 2.0 * (frame.x2 == 0) + rng.normal(scale=0.1, size=4000)
+    spec = specs.from_dict({"name": "t", "target": "y", "task": "regression",
+                            "features": {"numeric": ["x1", "x2"], "categorical": ["city"]},
+                            "candidates": [{"name": "xgboost.XGBRegressor"}]})
+    X = feature_frame(frame, spec)
+    pipeline = build_pipeline(spec, "xgboost.XGBRegressor", {"n_estimators": 50}).fit(X, y)
+    encoded = pipeline["pre"].transform(X)
+    dense = encoded.toarray() if hasattr(encoded, "toarray") else encoded
+    np.testing.assert_array_equal(pipeline["est"].predict(dense), pipeline.predict(X))

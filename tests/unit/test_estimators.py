@@ -117,3 +117,12 @@ def test_an_import_path_estimator_gets_one_thread_unless_its_params_say_otherwis
                           {"n_jobs": 2})["est"].n_jobs == 2
     # the short names keep scikit-learn's own default
     assert build_pipeline(spec, "random_forest", {})["est"].n_jobs is None
+
+
+def test_an_import_path_estimator_gets_a_dense_array():
+    """XGBoost reads the zeros a sparse matrix leaves out as missing: a dense array always."""
+    spec = specs.from_dict({**SPEC, "candidates": [
+        {"name": "sklearn.ensemble.ExtraTreesClassifier"}, {"name": "random_forest"}]})
+    assert build_pipeline(spec, "sklearn.ensemble.ExtraTreesClassifier", {})[
+        "pre"].sparse_threshold == 0
+    assert build_pipeline(spec, "random_forest", {})["pre"].sparse_threshold == 0.3
