@@ -87,6 +87,10 @@ REGISTRY: dict[str, str] = {
     "pandas_version": "pandas version at training.",
     "joblib_version": "joblib version at training.",
     "mlmodels_version": "mlmodels version at training.",
+    "estimator_library": ("The library of an estimator named by import path (e.g. lightgbm, "
+                          "xgboost); null for scikit-learn's own."),
+    "estimator_library_version": ("That library's version at training; scoring refuses another "
+                                  "(null for scikit-learn's own)."),
 }
 
 ROLE = ("The version's registry status when it scored the row: champion or challenger (the "
@@ -114,7 +118,8 @@ SCORES: dict[str, str] = {
     "base_value": ("The raw score the contributions start from: raw_score = base_value + the sum "
                    "of every feature's contribution (null without explain.top_k)."),
     "explanation_method": ("How the contributions were computed: linear (exact), tree_shap "
-                           "(exact TreeSHAP) or replacement (each feature set to its training "
+                           "(exact TreeSHAP), tree_native (LightGBM's or XGBoost's own TreeSHAP) "
+                           "or replacement (each feature set to its training "
                            "reference in turn); null without explain.top_k."),
     "reason_features": ("The explain.top_k features with the largest absolute contribution to "
                         "raw_score, largest first."),

@@ -11,6 +11,9 @@ For every row ``base_value + contributions.sum() == raw_score``, whatever the me
 - ``tree_shap``: exact TreeSHAP (``shap.TreeExplainer``, path-dependent: the trees' own training
   counts are the background), summed per original feature the same way; ``base_value`` is the
   trees' expected raw score. Needs the ``explain`` extra; cost: several times the scoring itself.
+- ``tree_native`` (LightGBM and XGBoost candidates named by import path): the same exact
+  TreeSHAP, computed by the library itself (``pred_contrib`` / ``pred_contribs``); ``base_value``
+  is its bias column. No extra package needed.
 - ``replacement`` (any other estimator): each feature in turn is set to its training reference
   value (the mean of a numeric feature, the most frequent category) and the raw score is taken
   again; a feature's contribution is how much the raw score drops without it. This ignores
@@ -114,8 +117,11 @@ class Explainer:
         for j, group in enumerate(groups):
             self.grouping[group, j] = 1.0
         self._tree = None
+        self._library = native_library(self.est)
         if isinstance(self.est, LINEAR):
             self.method = "linear"
+        elif self._library is not None:
+            self.method = "tree_native"
         elif isinstance(self.est, TREES):
             self.method = "tree_shap"
             try:
@@ -145,6 +151,10 @@ class Explainer:
 
     def raw_score(self, transformed: np.ndarray) -> np.ndarray:
         """Return the estimator's raw score of transformed rows (log-odds, or the prediction)."""
+        if self._library == "lightgbm":
+            return np.asarray(self.est.predict(transformed, raw_score=True), dtype=float)
+        if self._library == "xgboost":
+            return np.asarray(self.est.predict(transformed, output_margin=True), dtype=float)
         if not self.spec.is_classifier:
             return np.asarray(self.est.predict(transformed), dtype=float)
         if hasattr(self.est, "decision_function"):
@@ -166,6 +176,11 @@ class Explainer:
                 centre * coef) @ self.grouping
             base = np.full(len(X), float(np.ravel(self.est.intercept_)[0] + centre @ coef))
             return Explanations(raw, base, contributions, self.features, self.method)
+        if self.method == "tree_native":
+            # the library's own TreeSHAP: one column per transformed column, then the bias
+            out = self._native_contributions(transformed)
+            return Explanations(raw, out[:, -1], out[:, :-1] @ self.grouping, self.features,
+                                self.method)
         if self.method == "tree_shap":
             values = self._tree.shap_values(transformed, check_additivity=False)
             expected = np.ravel(self._tree.expected_value)
@@ -179,6 +194,16 @@ class Explainer:
         return Explanations(raw, raw - contributions.sum(axis=1), contributions,
                             self.features, self.method)
 
+    def _native_contributions(self, transformed: np.ndarray) -> np.ndarray:
+        """Return LightGBM's ``pred_contrib`` or XGBoost's ``pred_contribs``: (rows, columns + 1)."""
+        if self._library == "lightgbm":
+            return np.asarray(self.est.predict(transformed, pred_contrib=True), dtype=float)
+        import xgboost
+
+        matrix = xgboost.DMatrix(transformed, missing=np.nan)
+        return np.asarray(self.est.get_booster().predict(matrix, pred_contribs=True),
+                          dtype=float)
+
     def _replacement(self, X: pd.DataFrame, raw: np.ndarray) -> np.ndarray:
         """Return raw score minus the raw score with each feature set to its reference value."""
         out = np.empty((len(X), len(self.features)))
@@ -187,6 +212,16 @@ class Explainer:
             changed[feature] = self.reference["raw"][feature]
             out[:, j] = raw - self.raw_score(_dense(self.pre.transform(changed)))
         return out
+
+
+def native_library(estimator: Any) -> str | None:
+    """Return ``lightgbm`` or ``xgboost`` for their scikit-learn estimators, else None.
+
+    Both compute exact TreeSHAP values themselves (``pred_contrib``, ``pred_contribs``), in
+    their raw-score units, with the bias as the last column: no ``shap`` package needed.
+    """
+    library = type(estimator).__module__.split(".")[0]
+    return library if library in ("lightgbm", "xgboost") else None
 
 
 def feature_groups(pre: ColumnTransformer, features: tuple[str, ...]) -> list[np.ndarray]:

@@ -55,6 +55,7 @@ from mlmodels.engine import table
 from mlmodels.learn import drift, evaluation, explain, parallel
 from mlmodels.learn.pipelines import NonNegativeRegressor, build_pipeline, feature_frame
 from mlmodels.learn.splits import TimeOrderedSplit, stratified_random_split
+from mlmodels.spec import estimators
 from mlmodels.spec.specs import HIGHER_IS_BETTER, ModelSpec, SpecError
 
 SPLITS = ("train", "valid", "test")
@@ -239,10 +240,37 @@ def _canonical(values: pd.Series) -> pd.Series:
 
 
 def model_version(spec: ModelSpec, rows: pd.DataFrame) -> str:
-    """Return the content-addressed version: spec, training data and code version together."""
+    """Return the content-addressed version: spec, training data and code versions together.
+
+    The code versions are mlmodels', scikit-learn's and those of the packages of candidates
+    named by import path (LightGBM, XGBoost): upgrading one trains a new version, which its
+    artifacts need (they load only under the versions they were trained with).
+    """
     parts = [spec.fingerprint(), data_fingerprint(rows, spec), mlmodels.__version__,
              sklearn.__version__]
+    parts += [f"{library} {version}" for library, version in candidate_libraries(spec).items()
+              if library != "sklearn"]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def candidate_libraries(spec: ModelSpec) -> dict[str, str | None]:
+    """Return the top-level package and installed version of each candidate's estimator."""
+    libraries = {}
+    for candidate in spec.candidates:
+        library = estimators.library_of(estimators.resolve(candidate.name, spec.task))
+        libraries[library] = estimators.library_version(library)
+    return dict(sorted(libraries.items()))
+
+
+def estimator_library(spec: ModelSpec, name: str) -> dict[str, str | None]:
+    """Return the registry's record of an estimator's package: its name and version.
+
+    Loading the artifact checks them (:func:`mlmodels.serve.registry.check_libraries`), as it
+    checks scikit-learn's and numpy's.
+    """
+    library = estimators.library_of(estimators.resolve(name, spec.task))
+    return {"estimator_library": library,
+            "estimator_library_version": estimators.library_version(library)}
 
 
 # ----------------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from mlmodels.learn import drift
 from mlmodels.learn.pipelines import feature_frame
 from mlmodels.learn.training import (
     TrainedModel,
+    estimator_library,
     fit,
     library_versions,
     metric_value,
@@ -57,7 +58,7 @@ REGISTRY_COLUMNS = [
     "latency_ms_per_1000", "artifact_mb", "artifact_uri", "artifact_sha256", "artifact_signature",
     "deploy_refit", "evaluated_threshold", "evaluated_artifact_uri", "evaluated_artifact_sha256",
     "evaluated_artifact_signature", "python_version", "sklearn_version", "numpy_version", "pandas_version", "joblib_version",
-    "mlmodels_version",
+    "mlmodels_version", "estimator_library", "estimator_library_version",
 ]
 
 
@@ -335,6 +336,7 @@ def metadata(trained: TrainedModel) -> dict[str, Any]:
         "windows": trained.windows,
         "metrics": trained.metrics,
         "library_versions": library_versions(),
+        **estimator_library(trained.spec, trained.estimator),
         "reference_bins": trained.reference_bins.to_dict(orient="records"),
         "null_shares": ({} if trained.reference_rows is None
                         else drift.null_shares(trained.reference_rows)),
@@ -402,6 +404,8 @@ def registry_row(trained: TrainedModel, artifact: Path, sha: str,
         fit_window["rows"], fit_window["from"], fit_window["to"])
     for library, version in library_versions().items():
         row[f"{library}_version"] = version
+    # The package of the chosen estimator (sklearn, lightgbm, xgboost): checked on load too.
+    row.update(estimator_library(spec, trained.estimator))
     return row
 
 
@@ -420,8 +424,10 @@ def registry_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
         frame[column] = frame[column].astype("float64")
     text = [c for c in REGISTRY_COLUMNS if frame[c].dtype == object]
     frame[text] = frame[text].astype(object)
-    # Null in every row for versions without a refit: typed, so the warehouse column is text.
+    # Null in every row for versions without a refit (the estimator's library: registered
+    # before it was recorded): typed, so the warehouse column is text.
     for column in ("deploy_refit", "evaluated_artifact_uri", "evaluated_artifact_sha256",
-                   "evaluated_artifact_signature"):
+                   "evaluated_artifact_signature", "estimator_library",
+                   "estimator_library_version"):
         frame[column] = frame[column].astype("string")
     return frame

@@ -34,6 +34,7 @@ import sklearn
 from sklearn.pipeline import Pipeline
 
 from mlmodels.files import write_atomic, write_text_atomic
+from mlmodels.spec import estimators
 
 PIPELINE_FILE = "pipeline.joblib"
 EVALUATED_FILE = "evaluated.joblib"  # the Pipeline fitted on train, when the deployed one is a refit
@@ -54,7 +55,7 @@ class ArtifactError(RuntimeError):
 
 
 class LibraryMismatchError(RuntimeError):
-    """The artifact was trained under other scikit-learn or numpy versions than are running."""
+    """The artifact was trained under other library versions than are running (or installed)."""
 
 
 def signing_key() -> bytes:
@@ -188,8 +189,9 @@ def load_verified(row: dict[str, Any]) -> Pipeline:
     2. the registry's ``artifact_signature`` is the HMAC of model, version and sha256 under the
        signing key kept outside the warehouse (tampering: whoever rewrites the file and the hash
        cannot forge the signature without the key);
-    3. scikit-learn and numpy are the versions it was trained with (pickles are not portable
-       across them). ``MLMODELS_ALLOW_LIBRARY_MISMATCH=1`` turns this refusal into a warning.
+    3. scikit-learn, numpy and the estimator's package (LightGBM, XGBoost) are the versions it
+       was trained with (pickles are not portable across them).
+       ``MLMODELS_ALLOW_LIBRARY_MISMATCH=1`` turns this refusal into a warning.
 
     Raises
     ------
@@ -242,11 +244,35 @@ def _check_sha256(data: bytes, expected: str, model_version: str, where: Any) ->
 
 
 def check_libraries(row: dict[str, Any]) -> None:
-    """Refuse (or warn, when allowed) if scikit-learn or numpy differ from the training run."""
+    """Refuse (or warn, when allowed) if a library differs from the training run's.
+
+    The libraries are scikit-learn, numpy and the package of the version's estimator
+    (``estimator_library``: LightGBM or XGBoost for a candidate named by import path), whose
+    pickles are not portable across versions either. An estimator package that is not
+    installed is refused whatever ``MLMODELS_ALLOW_LIBRARY_MISMATCH`` says: unpickling needs it.
+
+    Raises
+    ------
+    LibraryMismatchError
+        If a version differs and the mismatch is not allowed, or the estimator's package is
+        missing.
+    """
     running = {"sklearn": sklearn.__version__, "numpy": np.__version__}
+    recorded = {library: row.get(f"{library}_version") for library in running}
+    library = row.get("estimator_library")
+    if isinstance(library, str) and library and library not in running:
+        current = estimators.library_version(library)
+        trained = row.get("estimator_library_version")
+        if current is None:
+            extra = estimators.EXTRAS.get(library)
+            hint = f"pip install 'mlmodels[{extra}]'" if extra else f"install {library}"
+            raise LibraryMismatchError(
+                f"model version {row['model_version']} was trained with {library} {trained}, "
+                f"which is not installed; {hint} (version {trained}) to load it")
+        running[library], recorded[library] = current, trained
     for library, current in running.items():
-        trained = row.get(f"{library}_version")
-        if trained and trained != current:
+        trained = recorded[library]
+        if isinstance(trained, str) and trained and trained != current:
             message = (f"model version {row['model_version']} was trained with {library} "
                        f"{trained}, but {library} {current} is running")
             if os.environ.get(ALLOW_MISMATCH_ENV, "").lower() in {"1", "true", "yes"}:

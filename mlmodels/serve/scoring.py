@@ -116,7 +116,8 @@ class Scorer:
 
 # The registry fields load_shipped reads: enough to check the bytes, not the whole row.
 _SHIPPED_FIELDS = ("model_name", "model_version", "artifact_uri", "artifact_sha256",
-                   "sklearn_version", "numpy_version")
+                   "sklearn_version", "numpy_version", "estimator_library",
+                   "estimator_library_version")
 
 
 def _unpickled_scorer(shipped: tuple[bytes, dict[str, Any]], spec: ModelSpec,

@@ -42,6 +42,7 @@ from mlmodels.spec.value_types import (
     Columns,
     CvFolds,
     Encoding,
+    EstimatorName,
     Expression,
     Flag,
     Identifier,
@@ -215,7 +216,9 @@ class Candidate(Block):
 
     model_config = ConfigDict(json_schema_extra={"required": ["name"]})
 
-    name: Annotated[str, ByTask(ESTIMATORS)] = named_when_absent("an estimator of the task")
+    name: Annotated[str, EstimatorName(ESTIMATORS)] = named_when_absent(
+        "an estimator of the task: a short name, or a scikit-learn-compatible class by import "
+        "path (e.g. lightgbm.LGBMClassifier)")
     params: Annotated[dict[str, Any], Params()] = Field(default_factory=dict)
     grid: Annotated[dict[str, list[Any]], Params(grid=True)] = Field(default_factory=dict)
 

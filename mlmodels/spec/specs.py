@@ -23,8 +23,7 @@ import yaml
 from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
 
-from mlmodels.spec import schema
-from mlmodels.spec.estimators import estimators_for
+from mlmodels.spec import estimators, schema
 from mlmodels.spec.threshold_policy import parse_threshold_policy
 from mlmodels.spec.value_types import (
     PSI_DRIFT,
@@ -58,7 +57,7 @@ class SpecError(ValueError):
 
 @dataclass(frozen=True)
 class Candidate:
-    """An estimator by registry name, fixed parameters and a grid of parameters to search."""
+    """An estimator (a short name or an import path), fixed parameters and a grid to search."""
 
     name: str
     params: dict[str, Any] = field(default_factory=dict)
@@ -446,18 +445,32 @@ def _feature_list(value: Any) -> tuple[list[str], tuple[tuple[str, ...], tuple[s
 
 def _candidates(entries: list[schema.Candidate] | None, task: str,
                 fail: _Failing) -> tuple[Candidate, ...]:
-    """Return the candidates, checked against the task's estimators and their parameters."""
-    known = estimators_for(task)
+    """Return the candidates, checked against the task's estimators and their parameters.
+
+    A short name must be one of the task's; an import path is imported and checked
+    (:func:`mlmodels.spec.estimators.resolve`). Every name under ``params`` and ``grid`` must be
+    a parameter of the class (its ``get_params``), and the error lists the valid ones.
+    """
     if entries is None:
         return (Candidate("logistic_regression" if task == "binary_classification" else "ridge"),)
     parsed = []
     for index, entry in enumerate(entries):
         where = f"candidates[{index}]"
-        fail.check(Choice(tuple(sorted(known))), entry.name, f"{where}.name")
-        estimator = known[entry.name]()
-        for parameter in (*entry.params, *entry.grid):
-            if parameter not in estimator.get_params():
-                raise fail(f"{where}.{parameter}", f"a parameter of {type(estimator).__name__}")
+        try:
+            cls = estimators.resolve(entry.name, task)
+        except estimators.EstimatorProblem as problem:
+            raise fail(f"{where}.name", str(problem)) from None
+        label = estimators.label_of(entry.name, task)
+        for block, names in (("params", entry.params), ("grid", entry.grid)):
+            for parameter in names:
+                try:
+                    estimators.check_parameter(cls, parameter, label)
+                except estimators.EstimatorProblem as problem:
+                    raise fail(f"{where}.{block}.{parameter}", str(problem)) from None
+        try:
+            estimators.check_instance(cls, dict(entry.params), task, label)
+        except estimators.EstimatorProblem as problem:
+            raise fail(f"{where}.params", str(problem)) from None
         parsed.append(Candidate(entry.name, dict(entry.params),
                                 {k: list(v) for k, v in entry.grid.items()}))
     return tuple(parsed)

@@ -40,6 +40,8 @@ PSI_DRIFT = 0.2
 # and snapshot.score_where are SQL, documented as trusted expressions).
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 PATTERN = re.compile(r"[A-Za-z0-9_*?\[\]!-]{1,63}")
+# A candidate's estimator by import path: public dotted names, at least a module and a class.
+IMPORT_PATH = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)+")
 
 
 def expression_problem(text: str) -> str | None:
@@ -167,6 +169,19 @@ def Choice(options: tuple[str, ...]) -> Leaf:
 def ByTask(options: tuple[str, ...]) -> Leaf:
     """Return the type of a name the task constrains (checked after the schema)."""
     return Leaf(lambda value: value, {"enum": sorted(set(options), key=options.index)})
+
+
+def EstimatorName(options: tuple[str, ...]) -> Leaf:
+    """Return the type of a candidate's estimator: a short name, or a class's import path.
+
+    The task decides which short names are valid, and the import path is imported and checked
+    after the schema (:func:`mlmodels.spec.estimators.resolve`).
+    """
+    return Leaf(lambda value: value, {"anyOf": [
+        {"enum": list(options)},
+        {"type": "string", "pattern": f"^{IMPORT_PATH.pattern}$",
+         "description": "a scikit-learn-compatible class by import path, e.g. "
+                        "lightgbm.LGBMClassifier"}]})
 
 
 def Flag() -> Leaf:

@@ -38,7 +38,7 @@ def test_fingerprint_ignores_key_order():
         ({"candidates": [{"name": "xgboost"}]}, "candidates[0].name", "logistic_regression"),
         ({"candidates": [{"name": "ridge"}]}, "candidates[0].name", "hist_gradient_boosting"),
         ({"candidates": [{"name": "random_forest", "grid": {"depth": [1]}}]},
-         "candidates[0].depth", "RandomForestClassifier"),
+         "candidates[0].grid.depth", "RandomForestClassifier: one of ['bootstrap'"),
         ({"candidates": [{"name": "random_forest", "grid": {"max_depth": 3}}]},
          "candidates[0].grid", "non-empty lists"),
         ({"task": "ranking"}, "task", "binary_classification"),
