@@ -165,6 +165,32 @@ def test_read_table_on_spark(spark):
     assert engine.read_table(spark, This, "mlmodels_engine_signal").fetchall() == [(1,)]
 
 
+@pytest.mark.parametrize("engine_name", ["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def test_an_old_table_gains_the_missing_columns_and_keeps_its_rows(engine_name, request,
+                                                                   tmp_path):
+    """What a scores table written before the reason codes gets on its next incremental run."""
+    from mlmodels.serve import scoring
+
+    old = pd.DataFrame({"entity_id": [1, 2], "score": [0.1, 0.9]})
+    if engine_name == "duckdb":
+        session = duckdb.connect(str(tmp_path / "w.duckdb"))
+        request.addfinalizer(session.close)
+        session.execute("create table scores as select * from old")
+        this = '"w"."main"."scores"'
+    else:
+        session = request.getfixturevalue("spark")
+        session.createDataFrame(old).write.format("parquet").saveAsTable("default.old_scores")
+        request.addfinalizer(lambda: session.sql("drop table if exists default.old_scores"))
+        this = "`default`.`old_scores`"
+    fields = scoring.EXPLANATION_FIELDS
+    assert engine.add_missing_columns(session, this, fields) == fields.names
+    held = engine.table(session.sql(f"select * from {this}"))
+    assert held.columns == ["entity_id", "score", *fields.names]
+    frame = held.df().sort_values("entity_id")
+    assert frame.score.tolist() == [0.1, 0.9] and frame[fields.names].isna().all().all()
+    assert engine.add_missing_columns(session, this, fields) == []  # a second run adds nothing
+
+
 def test_a_non_relation_is_refused():
     with pytest.raises(TypeError, match="DuckDB relations and Spark DataFrames"):
         engine.table(pd.DataFrame())
