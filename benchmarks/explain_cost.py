@@ -8,14 +8,18 @@ point) with its training reference, as training does; replicate the training set
 in Arrow. Timed: :func:`mlmodels.serve.scoring.score_batches` over those rows in batches of
 ``scoring.BATCH_ROWS``, with ``explain.top_k`` 0 and 3, interleaved, the median of --repeats.
 Reported per model and estimator: rows/s without and with explanations, and the added share.
+With the boosting extra installed, a LightGBM candidate (150 trees, its own TreeSHAP) is timed
+too, for each model.
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import time
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import pyarrow as pa
@@ -50,6 +54,14 @@ def timed(pipeline, table, spec, top_k):
     return time.perf_counter() - started
 
 
+def boosting_candidates(spec):
+    """A LightGBM candidate of the spec's task, when the boosting extra is installed."""
+    if importlib.util.find_spec("lightgbm") is None:
+        return []
+    name = "lightgbm.LGBMClassifier" if spec.is_classifier else "lightgbm.LGBMRegressor"
+    return [SimpleNamespace(name=name, params={"n_estimators": 150, "num_leaves": 15}, grid={})]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=200_000)
@@ -64,7 +76,7 @@ def main():
         base = base.read_all() if isinstance(base, pa.RecordBatchReader) else base
         copies = -(-args.rows // base.num_rows)
         table = pa.concat_tables([base] * copies).slice(0, args.rows).combine_chunks()
-        for candidate in spec.candidates:
+        for candidate in [*spec.candidates, *boosting_candidates(spec)]:
             pipeline, resolved = fitted(con, spec, candidate)
             runs = {0: [], 3: []}
             for _ in range(args.repeats):  # interleaved: this machine's speed drifts

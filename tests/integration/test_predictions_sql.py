@@ -31,9 +31,13 @@ def _scores() -> pd.DataFrame:
     rows += [("v2", "shadow", A, e, s) for e, s in V2_A.items()]
     frame = pd.DataFrame(rows, columns=["model_version", "role", "as_of_date", "entity_id",
                                         "score"])
+    # the reason codes a scores table always carries (null without explain.top_k)
+    reasons = frame.entity_id.map(lambda e: f"x high (+{e})")
     return frame.assign(model_name="lab", threshold=0.6,
                         predicted_label=(frame.score >= 0.6).astype(int), backfill=False,
-                        scored_at=pd.Timestamp("2024-05-01"))
+                        scored_at=pd.Timestamp("2024-05-01"), reasons=reasons,
+                        reason_features=frame.entity_id.map(lambda _: ["x"]),
+                        reason_contributions=frame.entity_id.map(lambda e: [float(e)]))
 
 
 def _call(**capacity) -> str:
@@ -109,6 +113,10 @@ def test_the_top_capacity_rows_are_selected_and_ties_go_by_entity_key(built):
     assert set(challenger.role) == {"challenger"} and list(challenger.entity_id) == [3, 4, 2]
     assert set(built["by_count"][built["by_count"].model_version == "v1"].role) == {"champion"}
     assert set(built["by_count"].colour) == {"red"}
+    # each row keeps its own reasons
+    frame = built["by_count"]
+    assert (frame.reasons == frame.entity_id.map(lambda e: f"x high (+{e})")).all()
+    assert (frame.reason_contributions.map(list) == frame.entity_id.map(lambda e: [float(e)])).all()
 
 
 def test_a_share_is_rounded_up_to_whole_rows(built):
