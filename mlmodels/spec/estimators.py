@@ -141,16 +141,35 @@ def parameters(cls: type[BaseEstimator]) -> list[str]:
 def check_parameter(cls: type[BaseEstimator], name: str, label: str) -> None:
     """Refuse a parameter ``cls`` does not accept, naming the ones it does.
 
+    A class whose constructor takes ``**kwargs`` (LightGBM and XGBoost pass them to the
+    library: ``verbose``, ``min_data_in_leaf``, ...) also accepts other names, except one that
+    is close to a named parameter: that is taken for a typo.
+
     Raises
     ------
     EstimatorProblem
-        If ``name`` is not in :func:`parameters`.
+        If ``name`` is not in :func:`parameters` (and the class takes no ``**kwargs``, or the
+        name is close to one of them).
     """
     valid = parameters(cls)
-    if name not in valid:
-        close = difflib.get_close_matches(name, valid, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise EstimatorProblem(f"a parameter of {label}: one of {valid}{hint}")
+    if name in valid:
+        return
+    close = difflib.get_close_matches(name, valid, n=1)
+    if takes_kwargs(cls) and not close:
+        return
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    passed = (" or a name it passes to the library (its constructor takes **kwargs), not this "
+              "close to a named one" if takes_kwargs(cls) else "")
+    raise EstimatorProblem(f"a parameter of {label}: one of {valid}{passed}{hint}")
+
+
+def takes_kwargs(cls: type) -> bool:
+    """Return whether the class's constructor takes ``**kwargs``."""
+    try:
+        signature = inspect.signature(cls.__init__)
+    except (TypeError, ValueError):
+        return False
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values())
 
 
 def check_instance(cls: type[BaseEstimator], params: dict[str, Any], task: str,

@@ -126,3 +126,22 @@ def test_an_import_path_estimator_gets_a_dense_array():
     assert build_pipeline(spec, "sklearn.ensemble.ExtraTreesClassifier", {})[
         "pre"].sparse_threshold == 0
     assert build_pipeline(spec, "random_forest", {})["pre"].sparse_threshold == 0.3
+
+
+def test_a_library_taking_kwargs_gets_its_own_names_but_not_a_typo_of_a_named_one():
+    """LightGBM's constructor passes **kwargs to the library (verbose, min_data_in_leaf): they
+    are taken; a name close to a named parameter is a typo and refused with the named one."""
+    pytest.importorskip("lightgbm", reason="needs the boosting extra (pip install "
+                        "'mlmodels[boosting]')")
+
+    def spec(params):
+        return specs.from_dict({**SPEC, "candidates": [
+            {"name": "lightgbm.LGBMClassifier", "params": params}]})
+
+    assert spec({"verbose": -1, "min_data_in_leaf": 5}).candidates[0].params["verbose"] == -1
+    with pytest.raises(specs.SpecError, match=r"params.num_leave'.*did you mean 'num_leaves'"):
+        spec({"num_leave": 7})
+    # scikit-learn's own classes take no **kwargs: any unknown name is refused
+    with pytest.raises(specs.SpecError, match=r"params.verbose_level'.*LogisticRegression"):
+        specs.from_dict({**SPEC, "candidates": [{"name": "logistic_regression",
+                                                 "params": {"verbose_level": 1}}]})
