@@ -114,3 +114,26 @@ def test_regression_segments_equal_sklearn_and_one_class_segments_have_no_auc():
     one_class = comparison.segment_table(pd.DataFrame({"g": ["x", "x"]}), np.array([1, 1]),
                                          np.array([0.2, 0.9]), is_classifier=True, threshold=0.5)
     assert np.isnan(one_class[0]["roc_auc"]) and one_class[0]["recall"] == 0.5
+
+
+def test_numbers_print_by_their_kind():
+    from mlmodels.reports.html import fmt, kind_of
+
+    assert [fmt(0.08551, "rate"), fmt(5.19234, "score"), fmt(12345, "count"),
+            fmt(1234.5, "value"), fmt(2.3149, "ratio")] == [
+        "8.6%", "5.192", "12,345", "1,234.50", "2.31x"]
+    assert fmt(0.004903, "score", signed=True) == "+0.005"
+    assert fmt(-0.0123, "rate", signed=True) == "-1.2%"
+    assert fmt(None, "count") == fmt(float("nan")) == ""
+    with pytest.raises(ValueError, match="kind"):
+        fmt(1.0, "money")
+    kinds = {name: kind_of(name) for name in (
+        "rows", "labelled_rows", "tp", "actual_rate", "cumulative_gain", "lift", "roc_auc",
+        "threshold", "psi", "rmse", "mae", "current_total", "predicted_positive_share")}
+    assert kinds == {"rows": "count", "labelled_rows": "count", "tp": "count",
+                     "actual_rate": "rate", "cumulative_gain": "rate", "lift": "ratio",
+                     "roc_auc": "score", "threshold": "score", "psi": "score", "rmse": "value",
+                     "mae": "value", "current_total": "count",
+                     "predicted_positive_share": "rate"}
+    assert kind_of("mean_prediction") == "score"
+    assert kind_of("mean_prediction", is_classifier=False) == "value"
