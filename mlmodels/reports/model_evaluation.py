@@ -130,7 +130,9 @@ def _curves_html(
 ) -> str:
     """Return the ROC, PR and calibration charts (and any other curve the table holds)."""
     if not is_classifier and curves is not None and curves.empty:
-        return '<p class="meta">No curves are recorded for this regression version.</p>'
+        return ('<p class="meta">ROC, precision-recall and calibration curves are for '
+                "classifiers: see predicted against actual and the residuals by decile below."
+                "</p>")
     note = unusable(source, EVALUATION_TABLES["curves"], curves, ("curve", "split", "x", "y"))
     if curves is None or note:
         return note

@@ -27,6 +27,12 @@ from mlmodels.reports.html import (
     truthy,
     when_text,
 )
+from mlmodels.reports.model_comparison import (
+    candidates_section,
+    gains_section,
+    segments_section,
+    versions_section,
+)
 from mlmodels.reports.model_data import (
     EVALUATION_TABLES,
     METRIC_COLUMNS,
@@ -160,6 +166,11 @@ def _page(source: Source, registered: dict[str, Any]) -> str:
             source, metrics, registered)),
         ("evaluation-curves", "Evaluation", evaluation_section(
             source, registered, is_classifier, usable)),
+        ("gains", "Lift and gain by decile" if is_classifier else "Predicted against actual",
+         gains_section(source, is_classifier)),
+        ("segments", "Metrics by segment", segments_section(source, registered, is_classifier)),
+        ("versions", "Versions compared", versions_section(source, registered, is_classifier)),
+        ("candidates", "Candidates and learning curve", candidates_section(source, registered)),
         ("feature-drift", "Feature drift", feature_drift_section(source)),
         ("prediction-drift", "Prediction drift", prediction_drift_section(source)),
         ("realised-performance", "Realised performance", realised_section(
