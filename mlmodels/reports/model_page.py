@@ -27,12 +27,7 @@ from mlmodels.reports.html import (
     truthy,
     when_text,
 )
-from mlmodels.reports.model_comparison import (
-    candidates_section,
-    gains_section,
-    segments_section,
-    versions_section,
-)
+from mlmodels.reports.model_comparison import segments_section, versions_section
 from mlmodels.reports.model_data import (
     EVALUATION_TABLES,
     METRIC_COLUMNS,
@@ -41,6 +36,7 @@ from mlmodels.reports.model_data import (
     resolve,
     unusable,
 )
+from mlmodels.reports.model_diagnostics import candidates_section, gains_section
 from mlmodels.reports.model_evaluation import evaluation_section, metric_kind, metrics_section
 from mlmodels.reports.model_monitoring import (
     feature_drift_section,

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from mlmodels import cli, files
+from mlmodels.learn import comparison
 from mlmodels.reports import model_monitoring, model_page
 from mlmodels.reports.html import NOT_AVAILABLE
 from tests.unit import charts
@@ -129,6 +130,60 @@ def _monitoring(name: str, version: str, task: str) -> dict[str, list[dict]]:
             "retrain_signal": retrain}
 
 
+def _comparison_tables() -> dict[str, list[dict]]:
+    """The new evaluation tables (from mlmodels.learn.comparison on toy rows), the model specs,
+    and toy's scores and training set (the realised labels)."""
+    rng = np.random.default_rng(4)
+    n = 600
+    colour = pd.Series(rng.choice(["red", "green", "blue"], size=n))
+    labels = (rng.random(n) < 0.2 + 0.2 * (colour == "red")).astype(int).to_numpy()
+    scores = np.clip(0.3 * labels + rng.random(n) * 0.7, 0, 1)
+    actual = rng.normal(100, 20, n)
+    predicted = actual + rng.normal(5, 10, n)
+    keys = {"toy": {"model_name": "toy", "model_version": "v2"},
+            "toy_reg": {"model_name": "toy_reg", "model_version": "r1"}}
+    features = pd.DataFrame({"colour": colour})
+    candidates = [
+        {**keys[m], "candidate": c, "params": p, "cv_mean": cv, "cv_std": 0.01,
+         "fit_seconds": 0.5, "latency_ms_per_1000": 12.0, "artifact_mb": 0.1,
+         "meets_constraints": True, "valid_score": cv - 0.01, "selected": selected}
+        for m in keys
+        for c, p, cv, selected in [("logistic_regression", '{"C": 1.0}', 0.71, False),
+                                   ("hist_gradient_boosting", '{"max_iter": 100}', 0.74, True)]]
+    curve = [{**keys[m], "train_rows": size, "train_score": 0.9 - 0.05 * i,
+              "valid_score": 0.6 + 0.05 * i}
+             for m in keys for i, size in enumerate([240, 600, 1200])]
+    dates = AS_OF[:3]
+    mart = pd.DataFrame([(e, d.date()) for d in dates for e in range(200)],
+                        columns=["entity_id", "as_of_date"])
+    mart["colour"] = rng.choice(["red", "green", "blue"], size=len(mart))
+    mart["label"] = (rng.random(len(mart)) < 0.25).astype(int)
+    mart["is_label_mature"] = True
+    toy_scores = mart[["entity_id", "as_of_date"]].assign(
+        model_name="toy", model_version="v2", role="champion",
+        score=np.clip(0.3 * mart["label"] + rng.random(len(mart)) * 0.7, 0, 1), threshold=0.35)
+    return {
+        "ml_evaluation__lift": [{**keys["toy"], **r}
+                                for r in comparison.lift_table(labels, scores)],
+        "ml_evaluation__residuals": [{**keys["toy_reg"], **r}
+                                     for r in comparison.residual_table(actual, predicted)],
+        "ml_evaluation__segments": [
+            {**keys["toy"], **r} for r in comparison.segment_table(
+                features, labels, scores, is_classifier=True, threshold=0.35)] + [
+            {**keys["toy_reg"], **r} for r in comparison.segment_table(
+                features, actual, predicted, is_classifier=False)],
+        "ml_evaluation__candidates": candidates,
+        "ml_evaluation__learning_curve": curve,
+        "ml_model_specs": [
+            {"model_name": "toy", "target": "label", "entity_key": "entity_id",
+             "training_set": "ml_toy__training_set"},
+            {"model_name": "toy_reg", "target": "label", "entity_key": "entity_id",
+             "training_set": "ml_toy_reg__training_set"}],
+        "ml_toy__training_set": mart.to_dict("records"),
+        "ml_toy__scores": toy_scores.to_dict("records"),
+    }
+
+
 def build_warehouse(path: Path, monitoring: bool = True, schema: str = "main") -> Path:
     """Write a DuckDB file with the tables the report reads, for models toy and toy_reg.
 
@@ -156,6 +211,7 @@ def build_warehouse(path: Path, monitoring: bool = True, schema: str = "main") -
             for f, mean in zip(FEATURES, [0.2, 0.05, 0.01, -0.004], strict=True)],
         "ml_toy__feature_drift": _feature_drift("toy", "v2", FEATURES),
         "ml_toy_reg__feature_drift": _feature_drift("toy_reg", "r1", FEATURES),
+        **_comparison_tables(),
     }
     if monitoring:
         for model, version, task in [("toy", "v2", classifier), ("toy_reg", "r1", regression)]:
@@ -437,7 +493,7 @@ def test_version_default_explicit_and_unknown(db, tmp_path):
 def test_v1_without_evaluation_rows_still_renders(db, tmp_path):
     page = _write(db, tmp_path, version="v1")
     assert 'class="badge rejected"' in page
-    assert page.count("has no rows for this version") == 9  # 5 evaluation + 4 monitoring
+    assert page.count("has no rows for this version") == 13  # 5 evaluation + 4 comparison + 4 monitoring
 
 
 def test_other_schema_and_missing_registry(tmp_path):
