@@ -372,6 +372,53 @@ EVALUATION: dict[str, dict[str, str]] = {
         "train_score": "The selection metric on those rows.",
         "valid_score": "The selection metric on valid.",
     },
+    "ml_evaluation__lift": {
+        **_EVALUATED,
+        "split": "test.",
+        "decile": "1 .. 10: the tenth of the test rows by score, 1 the highest scores (ties keep "
+                  "the rows' order, so deciles differ in size by one row at most).",
+        "rows": "Rows in the decile.",
+        "positives": "Rows of the decile whose label is positive.",
+        "positive_rate": "positives / rows.",
+        "lift": "The decile's positive rate over the positive rate of all test rows.",
+        "cumulative_positives": "Positives in deciles 1 .. decile.",
+        "cumulative_gain": "Share of all test positives in deciles 1 .. decile.",
+        "cumulative_lift": "Positive rate of deciles 1 .. decile over the overall positive rate.",
+        "min_score": "The lowest score in the decile.",
+        "max_score": "The highest score in the decile.",
+    },
+    "ml_evaluation__residuals": {
+        **_EVALUATED,
+        "split": "test.",
+        "decile": "1 .. 10: the tenth of the test rows by prediction, 1 the lowest predictions.",
+        "rows": "Rows in the decile.",
+        "min_prediction": "The lowest prediction in the decile.",
+        "max_prediction": "The highest prediction in the decile.",
+        "mean_prediction": "Mean prediction of the decile.",
+        "mean_actual": "Mean actual value of the decile.",
+        "mean_residual": "Mean of actual minus predicted: above zero, the model predicts too "
+                         "little there.",
+        "rmse": "Root mean squared error of the decile.",
+        "mae": "Mean absolute error of the decile.",
+    },
+    "ml_evaluation__segments": {
+        **_EVALUATED,
+        "split": "test.",
+        "feature": "The categorical feature the rows are segmented by.",
+        "category": "Its value: the 10 categories with most test rows, (other) for the rest "
+                    "pooled, (missing) for nulls.",
+        "rows": "Test rows in the segment.",
+        "positives": "Classification: positive labels in the segment (null for regression).",
+        "actual_rate": "Classification: positives / rows (null for regression).",
+        "mean_actual": "Regression: mean actual value (null for classification).",
+        "mean_prediction": "Mean score (classification) or prediction (regression).",
+        "roc_auc": "Classification: ROC AUC within the segment (null with one class only).",
+        "precision": "Classification: precision at the threshold within the segment.",
+        "recall": "Classification: recall at the threshold (null without positives).",
+        "threshold": "Classification: the evaluated threshold (chosen on valid).",
+        "rmse": "Regression: root mean squared error within the segment.",
+        "mae": "Regression: mean absolute error within the segment.",
+    },
 }
 
 PACKAGE: dict[str, dict[str, str]] = {

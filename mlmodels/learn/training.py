@@ -52,7 +52,7 @@ from sklearn.pipeline import Pipeline
 
 import mlmodels
 from mlmodels.engine import table
-from mlmodels.learn import drift, evaluation, explain, parallel
+from mlmodels.learn import comparison, drift, evaluation, explain, parallel
 from mlmodels.learn.pipelines import NonNegativeRegressor, build_pipeline, feature_frame
 from mlmodels.learn.splits import TimeOrderedSplit, stratified_random_split
 from mlmodels.spec import estimators
@@ -703,6 +703,7 @@ def evaluation_tables(spec, pipeline, X, y, predictions, threshold, metrics, can
             y["valid"], predictions["valid"], spec.threshold, threshold).to_dict("records")
     tables["importances"] = importances(pipeline, X["valid"], y["valid"], spec)
     tables["learning_curve"] = learning_curve(spec, X, y, predictions, curve_fits)
+    tables |= comparison.comparison_tables(spec, X, y, predictions, threshold)
     return tables
 
 

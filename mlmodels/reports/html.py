@@ -122,13 +122,94 @@ def truthy(value: Any) -> bool:
 NOT_AVAILABLE = "not available yet"
 
 
-def html_table(frame: pd.DataFrame, columns: list[str], classes: Sequence[str] = ()) -> str:
-    """Return an HTML table of some columns, numbers right-aligned, with optional row classes."""
+# How a number prints, by what it is (see fmt): the same kind prints the same on every table.
+KINDS = ("count", "rate", "score", "value", "ratio")
+
+_COUNTS = {"rows", "positives", "tp", "fp", "tn", "fn", "decile", "labelled_rows",
+           "decision_capacity", "score_rank", "as_ofs"}
+_RATES = {"cumulative_gain", "null_share", "unseen_share", "predicted_positive_share"}
+_RATIOS = {"lift", "cumulative_lift"}
+_VALUES = {"rmse", "mae", "expected_cost", "net_value", "mean_actual", "mean_residual",
+           "min_prediction", "max_prediction", "rate_gap_value", "fit_seconds",
+           "latency_ms_per_1000", "artifact_mb"}
+
+
+def kind_of(name: str, is_classifier: bool = True) -> str:
+    """Return how a column or metric of that name prints (one of ``KINDS``).
+
+    Counts (``rows``, ``tp``, ``*_rows``, ``*_total``), rates and shares (``*_rate``,
+    ``*_share``, ``cumulative_gain``), ratios (``lift``), values in the target's unit (errors,
+    regression predictions, costs) and, for anything else, scores (AUC, precision, PSI,
+    probabilities, thresholds). ``mean_prediction`` / ``mean_score`` are scores of a
+    classifier and values of a regression model.
+    """
+    name = str(name)
+    if name in _COUNTS or name.endswith(("_rows", "_total", "_count", "_positives")):
+        return "count"
+    if name in _RATES or name.endswith(("_rate", "_share")):
+        return "rate"
+    if name in _RATIOS:
+        return "ratio"
+    if name in _VALUES or (name.startswith(("rolling_", "mean_")) and not is_classifier):
+        return "value"
+    if name in {"mean_prediction", "mean_score", "prediction"}:
+        return "score" if is_classifier else "value"
+    return "score"
+
+
+def fmt(value: Any, kind: str = "score", signed: bool = False) -> str:
+    """Return a number as text by its kind: the one number format of the report pages.
+
+    Parameters
+    ----------
+    value
+        A number (or anything :func:`as_number` reads); missing gives "".
+    kind
+        ``count``: an integer with thousands separators (``12,345``); ``rate``: a percentage
+        with one decimal (``12.3%``); ``score``: three decimals (``0.812``); ``value``: two
+        decimals with thousands separators (``1,234.57``), for money and the target's unit;
+        ``ratio``: two decimals and a times sign (``2.31x``).
+    signed
+        Prefix a plus sign to positive numbers (differences).
+
+    Examples
+    --------
+    >>> fmt(0.08551, "rate"), fmt(5.19234, "score"), fmt(12345, "count"), fmt(1234.5, "value")
+    ('8.6%', '5.192', '12,345', '1,234.50')
+    >>> fmt(0.004903, "score", signed=True), fmt(-0.0123, "rate", signed=True)
+    ('+0.005', '-1.2%')
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    number = as_number(value)
+    if math.isnan(number):
+        return ""
+    if math.isinf(number):
+        return ("+" if signed and number > 0 else "") + ("inf" if number > 0 else "-inf")
+    sign = "+" if signed else ""
+    if kind == "count":
+        return f"{number:{sign},.0f}"
+    if kind == "rate":
+        return f"{number:{sign}.1%}"
+    if kind == "value":
+        return f"{number:{sign},.2f}"
+    if kind == "ratio":
+        return f"{number:{sign}.2f}x"
+    return f"{number:{sign}.3f}"
+
+
+def html_table(frame: pd.DataFrame, columns: list[str], classes: Sequence[str] = (),
+               kinds: dict[str, str] | None = None, is_classifier: bool = True) -> str:
+    """Return an HTML table of some columns, numbers right-aligned, with optional row classes.
+
+    Numbers print by their column's kind (:func:`kind_of`, or ``kinds`` for a column).
+    """
     header = "".join(f"<th>{column_label(c)}</th>" for c in columns)
+    formats = {c: (kinds or {}).get(c) or kind_of(c, is_classifier) for c in columns}
     body = []
     for i, record in enumerate(frame[columns].to_dict("records")):
         css = f' class="{classes[i]}"' if i < len(classes) and classes[i] else ""
-        cells = "".join(_cell(record[c]) for c in columns)
+        cells = "".join(_cell(record[c], formats[c]) for c in columns)
         body.append(f"<tr{css}>{cells}</tr>")
     return f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -139,12 +220,12 @@ def column_label(name: str) -> str:
     return escape(name).replace("_", "_<wbr>")
 
 
-def _cell(value: Any) -> str:
-    """Return a table cell: numbers formatted and right-aligned, dates as dates."""
+def _cell(value: Any, kind: str = "score") -> str:
+    """Return a table cell: numbers formatted by kind and right-aligned, dates as dates."""
     if isinstance(value, bool | np.bool_):
         return f"<td>{'yes' if value else 'no'}</td>"
-    if isinstance(value, int | float) and not is_missing(value):
-        return f'<td class="num">{escape(number_text(value))}</td>'
+    if isinstance(value, int | float | np.integer | np.floating) and not is_missing(value):
+        return f'<td class="num">{escape(fmt(value, kind))}</td>'
     if isinstance(value, datetime.date):  # pd.Timestamp is one too
         return f'<td class="date">{escape(when_text(value))}</td>'
     return f"<td>{escape(value)}</td>"

@@ -11,11 +11,11 @@ from mlmodels.reports.html import (
     as_number,
     as_text,
     column_label,
-    count_text,
     escape,
+    fmt,
     in_preferred_order,
     is_missing,
-    number_text,
+    kind_of,
 )
 from mlmodels.reports.model_data import (
     BASELINES,
@@ -64,7 +64,8 @@ def metrics_section(
     for split in in_preferred_order(metrics["split"].astype(str).unique(), SPLITS):
         present = [m for m in metric_order if any((split, m, k) in values for k in models)]
         for i, metric in enumerate(present):
-            cells = [f'<td class="num">{escape(number_text(values.get((split, metric, m))))}</td>'
+            kind = metric_kind(metric)
+            cells = [f'<td class="num">{escape(fmt(values.get((split, metric, m)), kind))}</td>'
                      for m in models]
             first = (f'<td rowspan="{len(present)}">{escape(split)}</td>' if i == 0 else "")
             delta = _versus_baselines(values, split, metric, baselines)
@@ -95,7 +96,14 @@ def _versus_baselines(
     # A difference within 0.1% of the baseline is a tie, not a win or a loss.
     tie = abs(delta) <= 1e-3 * abs(best)
     css = "num" if tie else "num better" if better else "num worse"
-    return f'<td class="{css}">{escape(f"{delta:+.4g}")}</td>'
+    return f'<td class="{css}">{escape(fmt(delta, metric_kind(metric), signed=True))}</td>'
+
+
+def metric_kind(metric: str) -> str:
+    """Return how a metric's value prints: rates as %, errors in the target's unit, else score."""
+    if metric in {"rmse", "mae"} or metric.startswith("mean_"):
+        return "value"
+    return kind_of(metric)
 
 
 def evaluation_section(
@@ -122,7 +130,9 @@ def _curves_html(
 ) -> str:
     """Return the ROC, PR and calibration charts (and any other curve the table holds)."""
     if not is_classifier and curves is not None and curves.empty:
-        return '<p class="meta">No curves are recorded for this regression version.</p>'
+        return ('<p class="meta">ROC, precision-recall and calibration curves are for '
+                "classifiers: see predicted against actual and the residuals by decile below."
+                "</p>")
     note = unusable(source, EVALUATION_TABLES["curves"], curves, ("curve", "split", "x", "y"))
     if curves is None or note:
         return note
@@ -151,7 +161,7 @@ def _points(rows: pd.DataFrame) -> list[tuple[float, float, str]]:
         if not is_missing(record.get("threshold")):
             tip += f", threshold {as_number(record['threshold']):.3f}"
         if not is_missing(record.get("rows")):
-            tip += f", {count_text(record['rows'])} rows"
+            tip += f", {fmt(record['rows'], 'count')} rows"
         points.append((x, y, tip))
     return points
 
@@ -197,7 +207,7 @@ def _confusion_html(source: Source) -> str:
         cell = {k: _confusion_cell(counts, k) for k in counts}
         tables.append(
             f'<table class="confusion"><caption>{escape(split)} at threshold '
-            f"{escape(number_text(row.get('threshold')))}</caption>"
+            f"{escape(fmt(row.get('threshold')))}</caption>"
             "<thead><tr><th></th><th>predicted positive</th><th>predicted negative</th>"
             f"</tr></thead><tbody><tr><th>actual positive</th>{cell['tp']}{cell['fn']}</tr>"
             f"<tr><th>actual negative</th>{cell['fp']}{cell['tn']}</tr></tbody></table>")
@@ -208,7 +218,7 @@ def _confusion_cell(counts: dict[str, float], key: str) -> str:
     """Return a confusion matrix cell: the count and its share of all rows."""
     total = sum(v for v in counts.values() if not math.isnan(v))
     share = counts[key] / total if total else math.nan
-    text = count_text(counts[key]) + ("" if math.isnan(share) else f" ({share:.1%})")
+    text = fmt(counts[key], "count") + ("" if math.isnan(share) else f" ({fmt(share, 'rate')})")
     return f'<td class="num">{escape(text)}</td>'
 
 
@@ -231,11 +241,12 @@ def _thresholds_html(source: Source, registered: dict[str, Any]) -> str:
     for index in keep:
         record = frame.iloc[index]
         css = ' class="registered"' if "registered" in notes.get(index, "") else ""
-        cells = "".join(f'<td class="num">{escape(number_text(record[c]))}</td>' for c in columns)
+        cells = "".join(f'<td class="num">{escape(fmt(record[c], kind_of(c)))}</td>'
+                        for c in columns)
         body.append(f"<tr{css}>{cells}<td>{escape(notes.get(index, ''))}</td></tr>")
     return (
         f'<p class="meta">{len(keep)} of {len(frame)} thresholds{escape(_rows_counted(frame, registered))}'
-        f"; the registered threshold is {escape(number_text(registered_threshold))} (the nearest row is "
+        f"; the registered threshold is {escape(fmt(registered_threshold))} (the nearest row is "
         f"highlighted).</p>{chosen}"
         f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     )
@@ -249,7 +260,7 @@ def _chosen_threshold(frame: pd.DataFrame) -> str:
     if chosen.empty:
         return ""
     row = chosen.iloc[0]
-    return (f'<p class="meta">The spec chose {escape(number_text(row["threshold"]))} when '
+    return (f'<p class="meta">The spec chose {escape(fmt(row["threshold"]))} when '
             f"the model fitted on train was evaluated: {escape(as_text(row['reason']))}. A refitted "
             "deployed model registers its own threshold, the one that flags the same share of "
             "the test rows.</p>")
@@ -260,7 +271,7 @@ def _threshold_notes(frame: pd.DataFrame, registered: float) -> dict[int, str]:
     notes: dict[int, list[str]] = {}
     if not math.isnan(registered):
         nearest = int((frame["threshold"] - registered).abs().idxmin())
-        notes.setdefault(nearest, []).append(f"registered threshold {number_text(registered)}")
+        notes.setdefault(nearest, []).append(f"registered threshold {fmt(registered)}")
     if "is_chosen" in frame.columns:
         for index in frame.index[frame["is_chosen"].fillna(False).astype(bool)]:
             notes.setdefault(int(index), []).append("chosen by the spec's policy")
@@ -287,7 +298,7 @@ def _rows_counted(frame: pd.DataFrame, registered: dict[str, Any]) -> str:
     total = as_number(frame[["tp", "fp", "tn", "fn"]].iloc[0].sum())
     splits = [s for s in SPLITS if as_number(registered.get(f"{s}_rows")) == total]
     where = f" {splits[0]}" if len(splits) == 1 else ""
-    return f", counted on the {count_text(total)}{where} rows"
+    return f", counted on the {fmt(total, 'count')}{where} rows"
 
 
 def _importances_html(source: Source) -> str:

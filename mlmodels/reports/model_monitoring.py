@@ -11,11 +11,11 @@ import pandas as pd
 from mlmodels.reports.html import (
     as_number,
     as_text,
-    count_text,
     escape,
+    fmt,
     html_table,
     is_missing,
-    number_text,
+    kind_of,
     sorted_unique,
     truthy,
     when_text,
@@ -86,7 +86,7 @@ def prediction_drift_section(source: Source) -> str:
         return note
     dates = list(frame[source.as_of])
     psi = [as_number(v) for v in frame["psi"]]
-    tips = [f"{when_text(d)}: PSI {number_text(p)}" for d, p in zip(dates, psi, strict=True)]
+    tips = [f"{when_text(d)}: PSI {fmt(p)}" for d, p in zip(dates, psi, strict=True)]
     chart = _psi_bars(dates, psi, tips)
     columns = [c for c in (source.as_of, "psi", "status", "reference_total", "current_total")
                if c in frame.columns]
@@ -107,19 +107,22 @@ def realised_section(
     series, refs = [], []
     for i, metric in enumerate(watched):
         colour = PALETTE[i % len(PALETTE)]
-        series.append(Series(metric, dated_points(frame, source.as_of, metric), colour,
+        points = dated_points(frame, source.as_of, metric, kind_of(metric, is_classifier))
+        series.append(Series(metric, points, colour,
                               markers=True))
         test = metric_value(metrics, "model", "test", metric)
         if not math.isnan(test):
-            refs.append(Ref(test, f"test {metric} {number_text(test)}", colour))
+            refs.append(Ref(test, f"test {metric} {fmt(test, kind_of(metric, is_classifier))}",
+                            colour))
     chart = (dated_chart("Realised " + " and ".join(watched), series, refs, frame[source.as_of])
              if watched else "")
     columns = [source.as_of, *(c for c in REALISED_COLUMNS if c in frame.columns)]
     columns = [c for c in columns if frame[c].notna().any()]
+    table = html_table(frame, columns, is_classifier=is_classifier)
     return ('<p class="meta">Metrics on the rows whose labels have matured, per '
             f"{escape(source.as_of)}; the dashed lines are the test values at training. The period "
             "says where the as_of falls: the version's valid or test window, or live after it."
-            f"</p>{chart}{html_table(frame, columns)}")
+            f"</p>{chart}{table}")
 
 
 def retrain_section(source: Source) -> str:
@@ -175,12 +178,12 @@ def _heatmap_cell(
     psi = as_number(record.get("psi")) if record else math.nan
     band = _drift_band(record) if record else "missing"
     fill, ink = PSI_BANDS[band]
-    tip = f"{as_text(feature)} on {when_text(date)}: PSI {number_text(psi) or 'n/a'}"
+    tip = f"{as_text(feature)} on {when_text(date)}: PSI {fmt(psi) or 'n/a'}"
     if record:
         extras = [f"status {as_text(record.get('status'))}" if record.get("status") else "",
                   _share_text("nulls", record.get("null_share")),
                   _share_text("unseen categories", record.get("unseen_share")),
-                  f"{count_text(record.get('current_total'))} rows"
+                  f"{fmt(record.get('current_total'), 'count')} rows"
                   if not is_missing(record.get("current_total")) else ""]
         tip += "".join(f"; {e}" for e in extras if e)
     label = "" if math.isnan(psi) else f"{psi:.2f}"
@@ -207,7 +210,7 @@ def _psi_band(psi: Any) -> str:
 def _share_text(label: str, value: Any) -> str:
     """Return "nulls 1.2%" for a share, empty when it is missing or zero."""
     share = as_number(value)
-    return "" if math.isnan(share) or share == 0 else f"{label} {share:.1%}"
+    return "" if math.isnan(share) or share == 0 else f"{label} {fmt(share, 'rate')}"
 
 
 def _psi_bars(dates: list[Any], psi: list[float], tips: list[str]) -> str:

@@ -20,14 +20,14 @@ from mlmodels.files import write_text_atomic
 from mlmodels.reports.html import (
     BASE_CSS,
     as_text,
-    count_text,
     escape,
+    fmt,
     is_missing,
-    number_text,
     page_head,
     truthy,
     when_text,
 )
+from mlmodels.reports.model_comparison import segments_section, versions_section
 from mlmodels.reports.model_data import (
     EVALUATION_TABLES,
     METRIC_COLUMNS,
@@ -36,7 +36,8 @@ from mlmodels.reports.model_data import (
     resolve,
     unusable,
 )
-from mlmodels.reports.model_evaluation import evaluation_section, metrics_section
+from mlmodels.reports.model_diagnostics import candidates_section, gains_section
+from mlmodels.reports.model_evaluation import evaluation_section, metric_kind, metrics_section
 from mlmodels.reports.model_monitoring import (
     feature_drift_section,
     prediction_drift_section,
@@ -161,6 +162,11 @@ def _page(source: Source, registered: dict[str, Any]) -> str:
             source, metrics, registered)),
         ("evaluation-curves", "Evaluation", evaluation_section(
             source, registered, is_classifier, usable)),
+        ("gains", "Lift and gain by decile" if is_classifier else "Predicted against actual",
+         gains_section(source, is_classifier)),
+        ("segments", "Metrics by segment", segments_section(source, registered, is_classifier)),
+        ("versions", "Versions compared", versions_section(source, registered, is_classifier)),
+        ("candidates", "Candidates and learning curve", candidates_section(source, registered)),
         ("feature-drift", "Feature drift", feature_drift_section(source)),
         ("prediction-drift", "Prediction drift", prediction_drift_section(source)),
         ("realised-performance", "Realised performance", realised_section(
@@ -187,7 +193,7 @@ def _header(source: Source, row: dict[str, Any]) -> str:
         ("Task", escape(row.get("task"))),
         ("Estimator", f"<code>{escape(row.get('estimator'))}</code>"),
         ("Parameters", f"<code>{escape(_params_text(row.get('params')))}</code>"),
-        ("Threshold", escape(number_text(row.get("threshold")))),
+        ("Threshold", escape(fmt(row.get("threshold")))),
         ("Selection metric", escape(_selection_text(row))),
         ("Success criterion", escape(_success_text(row))),
         ("Features", escape(_features_text(row))),
@@ -203,7 +209,7 @@ def _header(source: Source, row: dict[str, Any]) -> str:
             continue
         windows.append(
             f"<tr><td>{escape(split)}</td><td>{escape(when_text(cells[0]))}</td><td>{escape(when_text(cells[1]))}</td>"
-            f'<td class="num">{escape(count_text(cells[2]))}</td></tr>')
+            f'<td class="num">{escape(fmt(cells[2], "count"))}</td></tr>')
     windows_html = (
         "<h3>Data windows</h3><table class=\"narrow\"><thead><tr><th>Split</th><th>From</th>"
         f"<th>To</th><th>Rows</th></tr></thead><tbody>{''.join(windows)}</tbody></table>"
@@ -236,7 +242,8 @@ def _selection_text(row: dict[str, Any]) -> str:
     metric = as_text(row.get("selection_metric"))
     if not metric:
         return ""
-    scores = [f"{s} {number_text(row.get(f'{s}_score'))}" for s in ("test", "valid", "train")
+    kind = metric_kind(metric)
+    scores = [f"{s} {fmt(row.get(f'{s}_score'), kind)}" for s in ("test", "valid", "train")
               if not is_missing(row.get(f"{s}_score"))]
     return f"{metric}: " + ", ".join(scores) if scores else metric
 
@@ -249,8 +256,9 @@ def _success_text(row: dict[str, Any]) -> str:
     sign = ">=" if HIGHER_IS_BETTER.get(metric, True) else "<="
     met = row.get("met_criterion")
     verdict = "" if is_missing(met) else " (met)" if truthy(met) else " (not met)"
-    return (f"{metric} {sign} {number_text(row.get('success_target'))}: "
-            f"{number_text(row.get('success_value'))}{verdict}")
+    kind = metric_kind(metric)
+    return (f"{metric} {sign} {fmt(row.get('success_target'), kind)}: "
+            f"{fmt(row.get('success_value'), kind)}{verdict}")
 
 
 def _features_text(row: dict[str, Any]) -> str:

@@ -18,8 +18,8 @@ from mlmodels.reports.html import (
     as_number,
     as_text,
     escape,
+    fmt,
     is_missing,
-    number_text,
     sorted_unique,
     thinned_indices,
     when_text,
@@ -180,7 +180,8 @@ def dated_chart(
     return line_chart(title, series, x, value_axis("", ys), refs=refs, rotate_x=True, width=760)
 
 
-def dated_points(rows: pd.DataFrame, as_of: str, metric: str) -> list[tuple[float, float, str]]:
+def dated_points(rows: pd.DataFrame, as_of: str, metric: str, kind: str = "score"
+                 ) -> list[tuple[float, float, str]]:
     """Return (day, value, tooltip) points of one metric over as_of dates."""
     points = []
     periods = rows["period"] if "period" in rows.columns else pd.Series("", index=rows.index)
@@ -188,7 +189,7 @@ def dated_points(rows: pd.DataFrame, as_of: str, metric: str) -> list[tuple[floa
         number = as_number(value)
         if not math.isnan(number) and not is_missing(date):
             where = f" ({as_text(period)})" if as_text(period) else ""
-            points.append((day_number(date), number, f"{when_text(date)}{where}: {number_text(number)}"))
+            points.append((day_number(date), number, f"{when_text(date)}{where}: {fmt(number, kind)}"))
     return points
 
 
@@ -218,7 +219,7 @@ def bar_chart(bars: list[tuple[str, float, float]]) -> str:
             continue
         x0, x1 = sorted((zero, frame.px(value)))
         colour = PALETTE[0] if value >= 0 else PALETTE[5]
-        tip = f"{label}: {number_text(value)}" + ("" if math.isnan(std) else f" ± {number_text(std)}")
+        tip = f"{label}: {fmt(value)}" + ("" if math.isnan(std) else f" ± {fmt(std)}")
         parts.append(f'<rect x="{x0:.1f}" y="{y + 3}" width="{max(x1 - x0, 1):.1f}" '
                      f'height="{row_h - 6}" fill="{colour}"><title>{escape(tip)}</title></rect>')
         if not math.isnan(std) and std > 0:

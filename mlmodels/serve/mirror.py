@@ -15,6 +15,7 @@ from mlmodels.serve import registry
 
 EVALUATION_TABLES = (
     "metrics", "curves", "confusion", "thresholds", "importances", "candidates", "learning_curve",
+    "lift", "residuals", "segments",
 )
 HISTORY_COLUMNS = [
     "model_name", "model_version", "from_status", "to_status", "reason", "changed_at",

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from mlmodels import cli, files
+from mlmodels.learn import comparison
 from mlmodels.reports import model_monitoring, model_page
 from mlmodels.reports.html import NOT_AVAILABLE
 from tests.unit import charts
@@ -129,6 +130,60 @@ def _monitoring(name: str, version: str, task: str) -> dict[str, list[dict]]:
             "retrain_signal": retrain}
 
 
+def _comparison_tables() -> dict[str, list[dict]]:
+    """The new evaluation tables (from mlmodels.learn.comparison on toy rows), the model specs,
+    and toy's scores and training set (the realised labels)."""
+    rng = np.random.default_rng(4)
+    n = 600
+    colour = pd.Series(rng.choice(["red", "green", "blue"], size=n))
+    labels = (rng.random(n) < 0.2 + 0.2 * (colour == "red")).astype(int).to_numpy()
+    scores = np.clip(0.3 * labels + rng.random(n) * 0.7, 0, 1)
+    actual = rng.normal(100, 20, n)
+    predicted = actual + rng.normal(5, 10, n)
+    keys = {"toy": {"model_name": "toy", "model_version": "v2"},
+            "toy_reg": {"model_name": "toy_reg", "model_version": "r1"}}
+    features = pd.DataFrame({"colour": colour})
+    candidates = [
+        {**keys[m], "candidate": c, "params": p, "cv_mean": cv, "cv_std": 0.01,
+         "fit_seconds": 0.5, "latency_ms_per_1000": 12.0, "artifact_mb": 0.1,
+         "meets_constraints": True, "valid_score": cv - 0.01, "selected": selected}
+        for m in keys
+        for c, p, cv, selected in [("logistic_regression", '{"C": 1.0}', 0.71, False),
+                                   ("hist_gradient_boosting", '{"max_iter": 100}', 0.74, True)]]
+    curve = [{**keys[m], "train_rows": size, "train_score": 0.9 - 0.05 * i,
+              "valid_score": 0.6 + 0.05 * i}
+             for m in keys for i, size in enumerate([240, 600, 1200])]
+    dates = AS_OF[:3]
+    mart = pd.DataFrame([(e, d.date()) for d in dates for e in range(200)],
+                        columns=["entity_id", "as_of_date"])
+    mart["colour"] = rng.choice(["red", "green", "blue"], size=len(mart))
+    mart["label"] = (rng.random(len(mart)) < 0.25).astype(int)
+    mart["is_label_mature"] = True
+    toy_scores = mart[["entity_id", "as_of_date"]].assign(
+        model_name="toy", model_version="v2", role="champion",
+        score=np.clip(0.3 * mart["label"] + rng.random(len(mart)) * 0.7, 0, 1), threshold=0.35)
+    return {
+        "ml_evaluation__lift": [{**keys["toy"], **r}
+                                for r in comparison.lift_table(labels, scores)],
+        "ml_evaluation__residuals": [{**keys["toy_reg"], **r}
+                                     for r in comparison.residual_table(actual, predicted)],
+        "ml_evaluation__segments": [
+            {**keys["toy"], **r} for r in comparison.segment_table(
+                features, labels, scores, is_classifier=True, threshold=0.35)] + [
+            {**keys["toy_reg"], **r} for r in comparison.segment_table(
+                features, actual, predicted, is_classifier=False)],
+        "ml_evaluation__candidates": candidates,
+        "ml_evaluation__learning_curve": curve,
+        "ml_model_specs": [
+            {"model_name": "toy", "target": "label", "entity_key": "entity_id",
+             "training_set": "ml_toy__training_set"},
+            {"model_name": "toy_reg", "target": "label", "entity_key": "entity_id",
+             "training_set": "ml_toy_reg__training_set"}],
+        "ml_toy__training_set": mart.to_dict("records"),
+        "ml_toy__scores": toy_scores.to_dict("records"),
+    }
+
+
 def build_warehouse(path: Path, monitoring: bool = True, schema: str = "main") -> Path:
     """Write a DuckDB file with the tables the report reads, for models toy and toy_reg.
 
@@ -156,6 +211,7 @@ def build_warehouse(path: Path, monitoring: bool = True, schema: str = "main") -
             for f, mean in zip(FEATURES, [0.2, 0.05, 0.01, -0.004], strict=True)],
         "ml_toy__feature_drift": _feature_drift("toy", "v2", FEATURES),
         "ml_toy_reg__feature_drift": _feature_drift("toy_reg", "r1", FEATURES),
+        **_comparison_tables(),
     }
     if monitoring:
         for model, version, task in [("toy", "v2", classifier), ("toy_reg", "r1", regression)]:
@@ -204,7 +260,7 @@ def test_page_has_every_section_with_its_charts(db, tmp_path):
     assert 'class="badge champion"' in page
     assert "logistic_regression" in page and "C=1.0, max_iter=1000" in page
     assert "3 numeric, 1 categorical" in page
-    assert "recall &gt;= 0.5: 0.71 (met)" in page
+    assert "recall &gt;= 0.500: 0.710 (met)" in page
     assert re.search(r"<td>test</td><td>2024-10-01</td><td>2024-12-01</td>"
                      r'<td class="num">600</td>', page)
     assert set(charts.svgs(_section(page, "evaluation-curves"))) == {
@@ -247,7 +303,8 @@ def test_importance_bars_reach_each_mean_importance_largest_first(db, tmp_path):
     drawn = charts.svgs(_section(_write(db, tmp_path), "evaluation-curves"))
     bars = charts.bars(drawn["Permutation importance"])
     assert [b.tooltip for b in bars] == [
-        "x1: 0.2 ± 0.01", "x2: 0.05 ± 0.01", "colour: 0.01 ± 0.01", "a<b>&c: -0.004 ± 0.01"]
+        "x1: 0.200 ± 0.010", "x2: 0.050 ± 0.010", "colour: 0.010 ± 0.010",
+        "a<b>&c: -0.004 ± 0.010"]
     # A bar spans from zero to its mean: rightwards when positive, leftwards when negative.
     ends = [b.right if abs(b.right) > abs(b.left) else b.left for b in bars]
     starts = [b.left if abs(b.right) > abs(b.left) else b.right for b in bars]
@@ -259,8 +316,8 @@ def test_confusion_matrices_hold_each_splits_counts_and_shares(db, tmp_path):
     evaluation = _section(_write(db, tmp_path), "evaluation-curves")
     tables = re.findall(r'<table class="confusion"><caption>([^<]+)</caption>(.*?)</table>',
                         evaluation)
-    assert [caption for caption, _ in tables] == ["valid at threshold 0.35",
-                                                  "test at threshold 0.35"]
+    assert [caption for caption, _ in tables] == ["valid at threshold 0.350",
+                                                  "test at threshold 0.350"]
     for _, body in tables:  # rows: actual positive (tp, fn), actual negative (fp, tn)
         assert re.findall(r'<td class="num">([^<]+)</td>', body) == [
             "30 (15.0%)", "10 (5.0%)", "50 (25.0%)", "110 (55.0%)"]
@@ -279,11 +336,11 @@ def test_realised_chart_puts_each_matured_as_of_at_its_metric_value(db, tmp_path
         np.testing.assert_allclose([x for x, _ in points], days, atol=0.05)  # within an hour
         np.testing.assert_allclose([y for _, y in points], expected[metric], atol=1e-3)
     assert [tip for *_, tip in charts.markers(chart)] == [
-        f"{metric}: {d:%Y-%m-%d} (month): {value:.4g}"
+        f"{metric}: {d:%Y-%m-%d} (month): {value:.3f}"
         for metric, values in expected.items() for d, value in zip(matured, values, strict=True)]
     # The dashed references stand at the test values of the metrics table (0.7 for both).
     assert charts.reference_lines(chart) == pytest.approx(
-        {"test roc_auc 0.7": 0.7, "test pr_auc 0.7": 0.7}, abs=1e-3)
+        {"test roc_auc 0.700": 0.7, "test pr_auc 0.700": 0.7}, abs=1e-3)
 
 
 def test_prediction_drift_bars_stand_at_each_as_ofs_psi(db, tmp_path):
@@ -291,7 +348,7 @@ def test_prediction_drift_bars_stand_at_each_as_ofs_psi(db, tmp_path):
     bars = charts.bars(drawn["Prediction drift"])
     psi = [0.03 * i for i in range(len(AS_OF))]
     assert [b.tooltip for b in bars] == [
-        f"{d:%Y-%m-%d}: PSI {p:.4g}" for d, p in zip(AS_OF, psi, strict=True)]
+        f"{d:%Y-%m-%d}: PSI {p:.3f}" for d, p in zip(AS_OF, psi, strict=True)]
     np.testing.assert_allclose([(b.left + b.right) / 2 for b in bars],
                                [charts.day(d) for d in AS_OF], atol=0.05)
     np.testing.assert_allclose([b.top for b in bars[1:]], psi[1:], atol=1e-3)
@@ -307,8 +364,8 @@ def test_metrics_table_puts_the_model_beside_each_baseline(db, tmp_path):
     assert '<td rowspan="5">valid</td>' in metrics
     # roc_auc: model 0.7 against the best baseline (linear) 0.65; log_loss is lower-is-better.
     assert '<tr class="selected"><td rowspan="5">train</td><td>roc_auc</td>' in metrics
-    assert '<td class="num better">+0.05</td>' in metrics
-    assert '<td class="num better">-0.05</td>' in metrics
+    assert '<td class="num better">+0.050</td>' in metrics
+    assert '<td class="num better">-0.050</td>' in metrics
 
 
 def test_heatmap_has_a_cell_per_feature_and_date(db, tmp_path):
@@ -323,7 +380,7 @@ def test_heatmap_has_a_cell_per_feature_and_date(db, tmp_path):
     rows = rows.assign(rank=rank).sort_values(["rank", "as_of_date"])
 
     def tooltip(r) -> str:
-        return (f"{r.feature} on {r.as_of_date:%Y-%m-%d}: PSI {r.psi:.4g}; status {r.status}; "
+        return (f"{r.feature} on {r.as_of_date:%Y-%m-%d}: PSI {r.psi:.3f}; status {r.status}; "
                 "nulls 1.0%; 200 rows")
 
     assert cells == [(tooltip(r), r.status, f"{r.psi:.2f}") for r in rows.itertuples()]
@@ -346,13 +403,13 @@ def test_drift_summary_counts_by_the_spec_status_as_the_cells_are_coloured(db, t
 def test_threshold_table_marks_the_registered_threshold(db, tmp_path):
     evaluation = _section(_write(db, tmp_path), "evaluation-curves")
     rows = re.findall(r'<tr class="registered"><td class="num">([^<]+)</td>', evaluation)
-    assert rows == ["0.35"]
+    assert rows == ["0.350"]
     assert "registered threshold 0.35" in evaluation
     shown = len(re.findall(r"<tr(?: class=\"registered\")?><td class=\"num\">0\.\d+</td>",
                            evaluation))
     assert 15 <= shown <= 25  # a readable subset of the 99 rows
     # which threshold the spec's policy chose (on the model fitted on train), and why
-    assert ("The spec chose 0.3 when the model fitted on train was evaluated: threshold policy "
+    assert ("The spec chose 0.300 when the model fitted on train was evaluated: threshold policy "
             "max_f1: the highest F1.") in evaluation
     assert re.search(r"<td>[^<]*chosen by the spec&#x27;s policy[^<]*</td>", evaluation)
     assert "counted on the 200 valid rows" in evaluation
@@ -436,7 +493,7 @@ def test_version_default_explicit_and_unknown(db, tmp_path):
 def test_v1_without_evaluation_rows_still_renders(db, tmp_path):
     page = _write(db, tmp_path, version="v1")
     assert 'class="badge rejected"' in page
-    assert page.count("has no rows for this version") == 9  # 5 evaluation + 4 monitoring
+    assert page.count("has no rows for this version") == 13  # 5 evaluation + 4 comparison + 4 monitoring
 
 
 def test_other_schema_and_missing_registry(tmp_path):
