@@ -75,9 +75,34 @@ def test_each_champion_gets_its_report_with_only_the_expected_gaps(reports, cham
                         if name == "churn" else []), name
     assert set(charts.svgs(reports["churn"].read_text())) == {
         "ROC curve", "Precision-recall curve", "Calibration", "Permutation importance",
-        "Feature drift heatmap", "Prediction drift"}
+        "Feature drift heatmap", "Prediction drift", "Cumulative gain", "Lift by decile",
+        "Learning curve (pr_auc)"}
     assert set(charts.svgs(reports["spend"].read_text())) == {
-        "Permutation importance", "Feature drift heatmap", "Prediction drift", "Realised rmse"}
+        "Permutation importance", "Feature drift heatmap", "Prediction drift", "Realised rmse",
+        "Learning curve (rmse)", "Predicted against actual", "Residual by decile"}
+
+
+def test_the_gain_and_lift_charts_are_the_lift_table(built, reports, champions):
+    lift = versions_rows(built, "ml_evaluation__lift", "churn", champions["churn"],
+                         "and split = 'test' order by decile")
+    assert list(lift.decile) == list(range(1, 11))
+    drawn = charts.svgs(reports["churn"].read_text())
+    [(_, gain)] = charts.lines(drawn["Cumulative gain"]).items()
+    # from the origin, one point per decile: (share of rows, share of positives captured)
+    np.testing.assert_allclose(gain[1:], np.c_[lift.decile / 10, lift.cumulative_gain],
+                               atol=2e-3)
+    [(_, bars)] = charts.lines(drawn["Lift by decile"]).items()
+    np.testing.assert_allclose(bars, np.c_[lift.decile, lift.lift], atol=5e-3 * lift.lift.max())
+
+
+def test_the_predicted_against_actual_chart_is_the_residuals_table(built, reports, champions):
+    residuals = versions_rows(built, "ml_evaluation__residuals", "spend", champions["spend"],
+                              "and split = 'test' order by decile")
+    drawn = charts.svgs(reports["spend"].read_text())["Predicted against actual"]
+    points = np.asarray(charts.lines(drawn)["decile means"])
+    span = residuals.mean_actual.max() - residuals.mean_actual.min()
+    np.testing.assert_allclose(points, residuals[["mean_prediction", "mean_actual"]].to_numpy(),
+                               atol=5e-3 * span)
 
 
 def test_the_curves_are_the_evaluation_table_of_the_champion(built, reports, champions):
@@ -102,11 +127,11 @@ def test_the_confusion_matrices_are_the_champions_counts(built, reports, champio
     for split in ("valid", "test"):
         row = confusion[confusion.split == split].iloc[0]
         total = row.tp + row.fp + row.tn + row.fn
-        caption = re.escape(f"{split} at threshold {row.threshold:.4g}")
+        caption = re.escape(f"{split} at threshold {row.threshold:.3f}")
         body = re.search(rf"<caption>{caption}</caption>(.*?)</table>", evaluation).group(1)
         assert re.findall(r'<td class="num">([^<]+)</td>', body) == [
             f"{n:,.0f} ({n / total:.1%})" for n in (row.tp, row.fn, row.fp, row.tn)]
-    assert f"registered threshold {threshold:.4g}" in evaluation
+    assert f"registered threshold {threshold:.3f}" in evaluation
 
 
 def test_the_drift_charts_are_the_monitoring_tables(built, reports, champions):
@@ -146,7 +171,7 @@ def test_the_realised_chart_is_the_realised_performance_table(built, reports, ch
                      f" model_version = '{version}' and model = 'model' and split = 'test'"
                      " and metric = 'rmse'").value[0]
     [(label, at)] = charts.reference_lines(chart).items()
-    assert label == f"test rmse {test:.4g}" and at == pytest.approx(test, abs=2e-3 * span)
+    assert label == f"test rmse {test:,.2f}" and at == pytest.approx(test, abs=2e-3 * span)
 
 
 def screenshot(page: Path, png: Path) -> Path:
