@@ -35,14 +35,24 @@ def gains_section(source: Source, is_classifier: bool) -> str:
     return _residuals_html(source)
 
 
+def _read_sorted(source: Source, key: str, columns: tuple[str, ...],
+                 by: str) -> tuple[Any, str]:
+    """Return a diagnostic table's rows of the version sorted by ``by``, or its "not available"
+    note (the frame then None).
+    """
+    table = DIAGNOSTIC_TABLES[key]
+    frame = source.read(table)
+    note = unusable(source, table, frame, columns)
+    if frame is None or note:
+        return None, note
+    return frame.sort_values(by), ""
+
+
 def _lift_html(source: Source) -> str:
     """Return the lift table and the cumulative gain and lift charts of the test split."""
-    table = DIAGNOSTIC_TABLES["lift"]
-    frame = source.read(table)
-    note = unusable(source, table, frame, ("decile", "rows", "positives", "cumulative_gain"))
-    if frame is None or note:
+    frame, note = _read_sorted(source, "lift", ("decile", "rows", "positives", "cumulative_gain"), "decile")
+    if note:
         return note
-    frame = frame.sort_values("decile")
     rows = frame["rows"].astype(float)
     contacted = (rows.cumsum() / rows.sum()).tolist()
     gain = [as_number(v) for v in frame["cumulative_gain"]]
@@ -81,12 +91,9 @@ def _lift_html(source: Source) -> str:
 
 def _residuals_html(source: Source) -> str:
     """Return predicted against actual by decile of prediction and the residuals."""
-    table = DIAGNOSTIC_TABLES["residuals"]
-    frame = source.read(table)
-    note = unusable(source, table, frame, ("decile", "mean_prediction", "mean_actual"))
-    if frame is None or note:
+    frame, note = _read_sorted(source, "residuals", ("decile", "mean_prediction", "mean_actual"), "decile")
+    if note:
         return note
-    frame = frame.sort_values("decile")
     predicted = [as_number(v) for v in frame["mean_prediction"]]
     actual = [as_number(v) for v in frame["mean_actual"]]
     deciles = [int(d) for d in frame["decile"]]
@@ -165,12 +172,9 @@ def candidates_section(source: Source, registered: dict[str, Any]) -> str:
 
 def _learning_curve_html(source: Source, metric: str, kind: str) -> str:
     """Return the train and valid score against the rows fitted on, chart and table."""
-    table = DIAGNOSTIC_TABLES["learning_curve"]
-    frame = source.read(table)
-    note = unusable(source, table, frame, ("train_rows", "train_score", "valid_score"))
-    if frame is None or note:
+    frame, note = _read_sorted(source, "learning_curve", ("train_rows", "train_score", "valid_score"), "train_rows")
+    if note:
         return note
-    frame = frame.sort_values("train_rows")
     sizes = [as_number(v) for v in frame["train_rows"]]
     series = []
     for i, column in enumerate(("train_score", "valid_score")):
