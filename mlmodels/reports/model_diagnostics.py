@@ -37,9 +37,7 @@ def gains_section(source: Source, is_classifier: bool) -> str:
 
 def _read_sorted(source: Source, key: str, columns: tuple[str, ...],
                  by: str) -> tuple[Any, str]:
-    """Return a diagnostic table's rows of the version sorted by ``by``, or its "not available"
-    note (the frame then None).
-    """
+    """Return a diagnostic table's rows sorted by ``by`` and "", or None and its note."""
     table = DIAGNOSTIC_TABLES[key]
     frame = source.read(table)
     note = unusable(source, table, frame, columns)
