@@ -38,6 +38,7 @@ from sklearn.ensemble import (
     RandomForestClassifier,
     RandomForestRegressor,
 )
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 
@@ -236,11 +237,26 @@ def feature_groups(pre: ColumnTransformer, features: tuple[str, ...]) -> list[np
             continue
         start = pre.output_indices_[name].start
         last = transformer[-1] if isinstance(transformer, Pipeline) else transformer
-        widths = ([len(c) for c in last.categories_] if name == "onehot" else [1] * len(columns))
+        widths = ([len(c) for c in last.categories_] if name == "onehot"
+                  else _kept_widths(transformer, len(columns)))
         for column, width in zip(columns, widths, strict=True):
             where[column] = np.arange(start, start + width)
             start += width
     return [where[feature] for feature in features]
+
+
+def _kept_widths(transformer: Any, count: int) -> list[int]:
+    """Return 1 per column a one-column transformer keeps, 0 for one it drops.
+
+    A median imputer drops a column that was all null in training (no median to fill with), so
+    that feature has no transformed column and contributes nothing.
+    """
+    first = transformer[0] if isinstance(transformer, Pipeline) else transformer
+    statistics = getattr(first, "statistics_", None)
+    if not isinstance(first, SimpleImputer) or getattr(first, "keep_empty_features", False) or (
+            statistics is None or statistics.dtype.kind != "f"):
+        return [1] * count
+    return [0 if np.isnan(value) else 1 for value in statistics]
 
 
 def top_reasons(explanations: Explanations, X: pd.DataFrame, top_k: int,

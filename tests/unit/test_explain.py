@@ -138,3 +138,19 @@ def test_an_artifact_without_a_reference_is_named(rows, spec):
     pipeline = build_pipeline(spec, "logistic_regression", {"max_iter": 500}).fit(X, rows.label)
     with pytest.raises(ValueError, match="model 'toy' version v0: the artifact carries no"):
         explain.Explainer(pipeline, spec, "v0")
+
+
+@pytest.mark.parametrize("name", ["logistic_regression", "hist_gradient_boosting"])
+def test_a_feature_null_in_every_training_row_contributes_nothing(rows, name):
+    """The median imputer drops a column with no median: the explanation still lines up with
+    the features (it used to fail on every batch), and that feature's contribution is 0."""
+    pytest.importorskip("shap") if name != "logistic_regression" else None
+    rows = rows.assign(x2=np.nan)
+    spec = specs.from_dict({**SPEC, "explain": {"top_k": 3}})
+    pipeline, X = fitted(rows, spec, name, {"max_iter": 30} if name != "logistic_regression"
+                         else {"max_iter": 500})
+    found = explain.Explainer(pipeline, spec).explain(X)
+    assert found.contributions.shape == (len(X), 3)
+    np.testing.assert_array_equal(found.contributions[:, spec.features.index("x2")], 0.0)
+    np.testing.assert_allclose(found.base_value + found.contributions.sum(axis=1),
+                               found.raw_score, rtol=0, atol=1e-6)
