@@ -269,8 +269,8 @@ def top_reasons(explanations: Explanations, X: pd.DataFrame, top_k: int,
         ``reason_features`` (list of names, largest first), ``reason_contributions`` (their
         signed contributions) and ``reasons`` (readable text, e.g.
         ``days_since_last_order high (+0.84); plan = monthly (-0.12)``: ``high`` / ``low`` is the
-        row's value against the training mean, a categorical shows its value; the sign says
-        whether it raised or lowered the raw score).
+        row's value against the training mean, a categorical shows its value, quoted if it
+        could be misread; the sign says whether it raised or lowered the raw score).
     """
     contributions = explanations.contributions
     rows, width = contributions.shape
@@ -316,17 +316,37 @@ def _phrase_codes(X: pd.DataFrame, features: tuple[str, ...],
             codes[:, j] = start + np.select([np.isnan(x), x > centre, x < centre], [3, 0, 1], 2)
         else:
             found, uniques = pd.factorize(values, use_na_sentinel=True)
-            vocabulary += [f"{feature} = {value}" for value in uniques]
+            vocabulary += [f"{feature} = {_category(value)}" for value in uniques]
             vocabulary.append(f"{feature} = missing")
             codes[:, j] = start + np.where(found < 0, len(uniques), found)
     return np.asarray(vocabulary, dtype=object), codes
 
 
+def _category(value: Any) -> str:
+    """Return a category as a reason shows it: quoted when it could be misread.
+
+    Quoted (``'...'``, a quote inside doubled) when empty, padded with spaces, holding the
+    text's own separators (``;``, ``(``, ``)``, ``=``, a quote) or spelling ``missing``, which
+    stands for a null.
+    """
+    text = str(value)
+    plain = (text and text == text.strip() and text.lower() != "missing"
+             and not any(mark in text for mark in ";()='"))
+    return text if plain else "'" + text.replace("'", "''") + "'"
+
+
 def _phrases(vocabulary: np.ndarray, codes: np.ndarray, value: np.ndarray) -> pa.Array:
-    """Return one reason per row: its phrase and the signed contribution, two decimals."""
-    signed = pc.cast(pc.round(pa.array(np.abs(value), pa.float64()), 2), pa.string())
-    sign = pa.array(np.where(value >= 0, " (+", " (-"))
-    return pc.binary_join_element_wise(_decoded(vocabulary, codes), sign, signed, ")", "")
+    """Return one reason per row: its phrase and the signed contribution to two decimals.
+
+    Built from whole cents in Arrow (``+0.84``, ``-2.50``; a contribution that rounds to zero
+    reads ``+0.00``), not from Python's formatting row by row.
+    """
+    cents = np.rint(np.abs(value) * 100).astype(np.int64)
+    sign = pa.array(np.where((value < 0) & (cents > 0), " (-", " (+"))
+    whole = pc.cast(pa.array(cents // 100), pa.string())
+    fraction = pc.utf8_lpad(pc.cast(pa.array(cents % 100), pa.string()), 2, "0")
+    return pc.binary_join_element_wise(_decoded(vocabulary, codes), sign, whole, ".", fraction,
+                                       ")", "")
 
 
 def _decoded(vocabulary: np.ndarray, codes: np.ndarray) -> pa.Array:

@@ -263,18 +263,20 @@ def check_libraries(row: dict[str, Any]) -> None:
     if isinstance(library, str) and library and library not in running:
         current = estimators.library_version(library)
         trained = row.get("estimator_library_version")
-        if current is None:
+        if not estimators.is_installed(library):
             extra = estimators.EXTRAS.get(library)
             hint = f"pip install 'mlmodels[{extra}]'" if extra else f"install {library}"
+            version, pin = (f" {trained}", f" (version {trained})") if trained else ("", "")
             raise LibraryMismatchError(
-                f"model version {row['model_version']} was trained with {library} {trained}, "
-                f"which is not installed; {hint} (version {trained}) to load it")
+                f"model version {row['model_version']} was trained with {library}{version}, "
+                f"which is not installed; {hint}{pin} to load it")
         running[library], recorded[library] = current, trained
     for library, current in running.items():
         trained = recorded[library]
         if isinstance(trained, str) and trained and trained != current:
+            running_version = current or "without a version"
             message = (f"model version {row['model_version']} was trained with {library} "
-                       f"{trained}, but {library} {current} is running")
+                       f"{trained}, but {library} {running_version} is running")
             if os.environ.get(ALLOW_MISMATCH_ENV, "").lower() in {"1", "true", "yes"}:
                 warnings.warn(f"{message}; loading anyway ({ALLOW_MISMATCH_ENV} is set)",
                               stacklevel=2)

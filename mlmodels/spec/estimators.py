@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.metadata
+import importlib.util
 import inspect
 from typing import Any
 
@@ -192,6 +193,44 @@ def check_instance(cls: type[BaseEstimator], params: dict[str, Any], task: str,
     if task == "binary_classification" and not hasattr(instance, "predict_proba"):
         raise EstimatorProblem(f"a classifier with predict_proba (binary classification ranks "
                                f"by the positive class's probability); {label} has no predict_proba")
+    _check_values(instance, label)
+
+
+def check_grid_value(cls: type[BaseEstimator], params: dict[str, Any], name: str, value: Any,
+                     label: str) -> None:
+    """Refuse a grid value the estimator would refuse when fitted, before any fit runs.
+
+    scikit-learn checks parameter values only in ``fit``: without this, a bad value in a grid
+    fails the search after the other candidates have been fitted. Each value is checked alone
+    with the fixed ``params``, not the grid's whole product.
+
+    Raises
+    ------
+    EstimatorProblem
+        If the class does not build with the value, or scikit-learn's own check refuses it.
+    """
+    try:
+        instance = cls(**{**params, name: value})
+    except Exception as error:
+        raise EstimatorProblem(f"values {label} builds with; {name}={value!r} raised "
+                               f"{error!r}") from error
+    _check_values(instance, label)
+
+
+def _check_values(instance: BaseEstimator, label: str) -> None:
+    """Run scikit-learn's parameter check (``_validate_params``) where the class has one.
+
+    Classes from other libraries (LightGBM, XGBoost) declare no constraints and check their
+    values when fitted only.
+    """
+    validate = getattr(instance, "_validate_params", None)
+    # Subclasses of BaseEstimator inherit the method, but it needs the class's constraints.
+    if not callable(validate) or not hasattr(instance, "_parameter_constraints"):
+        return
+    try:
+        validate()
+    except (TypeError, ValueError) as error:
+        raise EstimatorProblem(f"values {label} accepts: {error}") from None
 
 
 def label_of(name: str, task: str) -> str:
@@ -204,8 +243,18 @@ def library_of(cls: type) -> str:
     return cls.__module__.partition(".")[0]
 
 
+def is_installed(library: str) -> bool:
+    """Whether a top-level package can be imported (found on the path, not imported)."""
+    return importlib.util.find_spec(library) is not None
+
+
 def library_version(library: str) -> str | None:
-    """Return the installed version of a top-level package, or None when it is not installed."""
+    """Return the installed version of a top-level package.
+
+    None when it is not installed, and also when it is installed without any version (a
+    package of the user's own, on the path, without metadata): tell the two apart with
+    :func:`is_installed`.
+    """
     try:
         version = getattr(importlib.import_module(library), "__version__", None)
     except ImportError:

@@ -449,7 +449,9 @@ def _candidates(entries: list[schema.Candidate] | None, task: str,
 
     A short name must be one of the task's; an import path is imported and checked
     (:func:`mlmodels.spec.estimators.resolve`). Every name under ``params`` and ``grid`` must be
-    a parameter of the class (its ``get_params``), and the error lists the valid ones.
+    a parameter of the class (its ``get_params``), and the error lists the valid ones. Each
+    fixed parameter set and each grid value alone must pass the class's own value check
+    (scikit-learn's, where it has one), so a bad value fails the spec, not the search.
     """
     if entries is None:
         return (Candidate("logistic_regression" if task == "binary_classification" else "ridge"),)
@@ -471,6 +473,12 @@ def _candidates(entries: list[schema.Candidate] | None, task: str,
             estimators.check_instance(cls, dict(entry.params), task, label)
         except estimators.EstimatorProblem as problem:
             raise fail(f"{where}.params", str(problem)) from None
+        for parameter, values in entry.grid.items():
+            for value in values:
+                try:
+                    estimators.check_grid_value(cls, dict(entry.params), parameter, value, label)
+                except estimators.EstimatorProblem as problem:
+                    raise fail(f"{where}.grid.{parameter}", str(problem)) from None
         parsed.append(Candidate(entry.name, dict(entry.params),
                                 {k: list(v) for k, v in entry.grid.items()}))
     return tuple(parsed)

@@ -6,6 +6,7 @@ install it, elsewhere these tests skip, saying so.
 
 import json
 import pickle
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -229,3 +230,32 @@ def test_boosting_reason_codes_are_the_libraries_own_and_add_up_to_the_raw_score
         np.testing.assert_allclose(found.raw_score, pipeline.predict(X), rtol=1e-6, atol=1e-6)
     # x1 drives the target: it is the largest contribution on most rows
     assert (np.abs(found.contributions).argmax(axis=1) == 0).mean() > 0.5
+
+
+def test_an_estimator_from_a_package_without_a_version_loads(rows, tmp_path, monkeypatch):
+    """A user's own package on the path, with no ``__version__`` and no metadata, still loads.
+
+    Its version is recorded as null, and a null is not "not installed".
+    """
+    package = tmp_path / "house_models"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "from sklearn.linear_model import LogisticRegression\n\n\n"
+        "class HouseClassifier(LogisticRegression):\n"
+        "    \"\"\"The house's own logistic regression.\"\"\"\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "house_models", raising=False)
+    spec = specs.from_dict({**SPEC, "candidates": [
+        {"name": "house_models.HouseClassifier", "params": {"max_iter": 500}}]})
+    row, run = register(rows, spec, tmp_path / "store", monkeypatch)
+    assert (row["estimator_library"], row["estimator_library_version"]) == ("house_models", None)
+    loaded = registry.load_verified(row)
+    assert type(loaded["est"]).__name__ == "HouseClassifier"
+    known = feature_frame(rows, run.spec)
+    np.testing.assert_array_equal(loaded.predict_proba(known), run.pipeline.predict_proba(known))
+    # gone from the path, it is refused with the hint, and without a version to pin
+    monkeypatch.setattr(registry.estimators, "is_installed", lambda library: False)
+    with pytest.raises(registry.LibraryMismatchError,
+                       match=r"trained with house_models, which is not installed; install "
+                             r"house_models to load it"):
+        registry.load_verified(row)

@@ -78,6 +78,14 @@ def test_lightgbm_and_xgboost_load_for_their_tasks():
      "a parameter of sklearn.ensemble.ExtraTreesClassifier: one of ['bootstrap', "),
     (candidate("sklearn.ensemble.ExtraTreesClassifier", grid={"depth": [2]}),
      "candidates[0].grid.depth", "(did you mean 'max_depth'?)"),
+    # values are checked when the spec loads, not when the search reaches them
+    (candidate("logistic_regression", grid={"C": [1.0, -1]}), "candidates[0].grid.C",
+     ("values LogisticRegression accepts: The 'C' parameter of LogisticRegression must be a float "
+     "in the range (0.0, inf]. Got -1 instead.")),
+    (candidate("hist_gradient_boosting", params={"learning_rate": "fast"}),
+     "candidates[0].params", "The 'learning_rate' parameter of HistGradientBoostingClassifier"),
+    (candidate("sklearn.ensemble.ExtraTreesClassifier", grid={"max_depth": [2, "deep"]}),
+     "candidates[0].grid.max_depth", "Got 'deep' instead."),
     (candidate("xgboost"), "candidates[0].name",
      ("or the import path of a scikit-learn-compatible class (e.g. lightgbm.LGBMClassifier), "
      "got 'xgboost'")),

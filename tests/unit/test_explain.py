@@ -84,9 +84,9 @@ def test_top_reasons_rank_by_absolute_contribution_and_read_the_value():
     assert got["reason_features"].to_pylist() == [["b", "a"], ["plan", "a"], ["plan", "a"]]
     assert got["reason_contributions"].to_pylist() == [[-2.0, 0.5], [1.0, -0.3], [-0.25, 0.0]]
     assert got["reasons"].to_pylist() == [
-        "b low (-2); a high (+0.5)",
-        "plan = missing (+1); a low (-0.3)",
-        "plan = basic (-0.25); a missing (+0)",
+        "b low (-2.00); a high (+0.50)",
+        "plan = missing (+1.00); a low (-0.30)",
+        "plan = basic (-0.25); a missing (+0.00)",
     ]
     everything = explain.top_reasons(found, X, 10, reference)  # top_k above the features: all
     assert [len(f) for f in everything["reason_features"].to_pylist()] == [3, 3, 3]
@@ -154,3 +154,16 @@ def test_a_feature_null_in_every_training_row_contributes_nothing(rows, name):
     np.testing.assert_array_equal(found.contributions[:, spec.features.index("x2")], 0.0)
     np.testing.assert_allclose(found.base_value + found.contributions.sum(axis=1),
                                found.raw_score, rtol=0, atol=1e-6)
+
+
+def test_a_category_that_could_be_misread_is_quoted_and_tiny_contributions_read_zero():
+    values = ["gold; (vip)", "missing", "", " padded", "it's", "a=b", "plain"]
+    X = pd.DataFrame({"plan": pd.Series([*values, None], dtype=object)})
+    contributions = np.array([[0.004], [-0.004], [1.0], [-1.0], [0.126], [12.3], [-0.005],
+                              [0.0]])
+    found = explain.Explanations(np.zeros(8), np.zeros(8), contributions, ("plan",), "linear")
+    got = explain.top_reasons(found, X, 1, {"raw": {"plan": "plain"}})
+    assert got["reasons"].to_pylist() == [
+        "plan = 'gold; (vip)' (+0.00)", "plan = 'missing' (+0.00)", "plan = '' (+1.00)",
+        "plan = ' padded' (-1.00)", "plan = 'it''s' (+0.13)", "plan = 'a=b' (+12.30)",
+        "plan = plain (+0.00)", "plan = missing (+0.00)"]
