@@ -139,17 +139,6 @@ class Explainer:
         """Return a feature frame in the Pipeline's transformed space (as the Pipeline has it)."""
         return self.pre.transform(X)
 
-    def score(self, transformed: Any) -> np.ndarray:
-        """Return the score of transformed rows: what the Pipeline's own predict gives.
-
-        ``Pipeline.predict_proba`` is this estimator's ``predict_proba`` of the same transform,
-        so scoring and explaining share one transform of each batch.
-        """
-        est = self.pipeline.named_steps["est"]
-        if self.spec.is_classifier:
-            return est.predict_proba(transformed)[:, 1]
-        return est.predict(transformed)
-
     def raw_score(self, transformed: np.ndarray) -> np.ndarray:
         """Return the estimator's raw score of transformed rows (log-odds, or the prediction)."""
         if self._library == "lightgbm":

@@ -186,3 +186,17 @@ def arrow_feature_frame(batch: pa.RecordBatch, spec: ModelSpec) -> pd.DataFrame:
             frame[column] = slow[column].to_numpy(dtype=object if column in spec.categorical
                                                   else "float64")
     return frame[[*spec.numeric, *spec.categorical]]
+
+
+def predict_transformed(pipeline: Pipeline, transformed: Any, spec: ModelSpec) -> np.ndarray:
+    """Return the score of transformed rows: the positive-class probability or the prediction.
+
+    What ``mlmodels.learn.training.predict`` gives, for rows already through the Pipeline's
+    steps but the last: ``Pipeline.predict_proba`` is its last step's ``predict_proba`` of the
+    other steps' transform, so the numbers are the same. The scorer transforms a batch in one
+    thread while the last step predicts the previous batch in another.
+    """
+    final = pipeline[-1]
+    if spec.is_classifier:
+        return final.predict_proba(transformed)[:, 1]
+    return final.predict(transformed)

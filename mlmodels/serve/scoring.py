@@ -16,9 +16,9 @@ import pyarrow as pa
 from sklearn.pipeline import Pipeline
 
 from mlmodels.learn import explain
-from mlmodels.learn.pipelines import arrow_feature_frame
-from mlmodels.learn.training import predict
+from mlmodels.learn.pipelines import arrow_feature_frame, predict_transformed
 from mlmodels.serve import registry
+from mlmodels.serve.ahead import ahead
 from mlmodels.serve.promotion import features_of, fitted_through
 from mlmodels.spec.specs import ModelSpec
 
@@ -188,28 +188,55 @@ def score_registered(
     # One time for the whole run, given by the caller when batches are scored in many processes.
     scored_at = scored_at or datetime.now(UTC).replace(tzinfo=None)
 
-    def scored() -> Iterator[pa.RecordBatch]:
-        # Built here, where the batches are scored (a Spark worker), once per scorer.
-        explainers = {id(scorer): _explainer(scorer, spec) for scorer in scorers}
+    def read() -> Iterator[list[tuple[Scorer, pa.RecordBatch, np.ndarray, pd.DataFrame, Any]]]:
+        """Step 1: each batch's rows for each scorer, their feature frame and its transform.
+
+        The transform (imputers, scaler, encoders) is mostly single-threaded Python; the
+        estimator's predict in step 2 is compiled code on every core, so the two overlap.
+        """
         for batch in batches:
             if batch.num_rows == 0:
                 continue
-            size = batch.num_rows
             as_of = (pd.to_datetime(batch.column(spec.as_of).to_pandas()) if spec.as_of
                      else None)
+            work = []
             for scorer in scorers:
-                keep = (np.ones(size, dtype=bool)
-                        if as_of is None or scorer.trained_through is None
-                        else (as_of > scorer.trained_through).to_numpy())
-                if not keep.any():
-                    continue
-                backfill = (np.zeros(size, dtype=bool) if live_as_of is None or as_of is None
-                            else (as_of != pd.Timestamp(live_as_of)).to_numpy())
-                kept = batch if keep.all() else batch.filter(pa.array(keep))
-                yield _scored_batch(scorer, kept, spec, schema, scored_at, backfill[keep],
-                                    explainers[id(scorer)])
+                kept, backfill = _rows_for(scorer, batch, as_of, live_as_of)
+                if kept is not None:
+                    features = arrow_feature_frame(kept, scorer.spec)
+                    work.append((scorer, kept, backfill, features,
+                                 scorer.pipeline[:-1].transform(features)))
+            yield work
 
-    return pa.RecordBatchReader.from_batches(schema, scored())
+    def scored() -> Iterator[pa.RecordBatch]:
+        """Step 2: predict (and explain), one output batch per input batch and scorer."""
+        # Built here, where the batches are scored (a Spark worker), once per scorer.
+        explainers = {id(scorer): _explainer(scorer, spec) for scorer in scorers}
+        for work in ahead(read(), name="mlmodels-score-read"):
+            for scorer, kept, backfill, features, transformed in work:
+                yield _scored_batch(scorer, kept, features, transformed, spec, schema, scored_at,
+                                    backfill, explainers[id(scorer)])
+
+    # Step 3, writing, is the caller's: it runs while the next batches are read and predicted.
+    return pa.RecordBatchReader.from_batches(schema,
+                                             ahead(scored(), name="mlmodels-score-predict"))
+
+
+def _rows_for(scorer: Scorer, batch: pa.RecordBatch, as_of: pd.Series | None,
+              live_as_of: Any) -> tuple[pa.RecordBatch | None, np.ndarray]:
+    """Return the rows of a batch a scorer scores (None if none) and their backfill flags.
+
+    A scorer skips the as_ofs inside its own training window; rows of an as_of other than
+    ``live_as_of`` (when given) are backfill.
+    """
+    size = batch.num_rows
+    keep = (np.ones(size, dtype=bool) if as_of is None or scorer.trained_through is None
+            else (as_of > scorer.trained_through).to_numpy())
+    if not keep.any():
+        return None, np.zeros(0, dtype=bool)
+    backfill = (np.zeros(size, dtype=bool) if live_as_of is None or as_of is None
+                else (as_of != pd.Timestamp(live_as_of)).to_numpy())
+    return (batch if keep.all() else batch.filter(pa.array(keep))), backfill[keep]
 
 
 def _explainer(scorer: Scorer, spec: ModelSpec) -> explain.Explainer | None:
@@ -246,16 +273,10 @@ def constant(value: Any, kind: pa.DataType, size: int) -> pa.Array:
     return pa.repeat(pa.scalar(value, kind), size)
 
 
-def _scored_batch(scorer, batch, spec, schema, scored_at, backfill,
+def _scored_batch(scorer, batch, features, transformed, spec, schema, scored_at, backfill,
                   explainer=None) -> pa.RecordBatch:
-    """Score one batch with one scorer (and explain its scores when an explainer is given)."""
-    features = arrow_feature_frame(batch, scorer.spec)
-    transformed = None
-    if explainer is None:
-        score = predict(scorer.pipeline, features, spec)
-    else:  # one transform for the score and its explanation
-        transformed = explainer.transform(features)
-        score = explainer.score(transformed)
+    """Score one transformed batch with one scorer (and explain the scores with an explainer)."""
+    score = predict_transformed(scorer.pipeline, transformed, spec)
     size = batch.num_rows
     label = (pa.nulls(size, pa.int32()) if scorer.threshold is None
              else pa.array((score >= scorer.threshold).astype(np.int32), pa.int32()))
