@@ -281,6 +281,7 @@ def fit(
     rows: pd.DataFrame,
     spec: ModelSpec,
     prepared: tuple[ModelSpec, pd.DataFrame, str] | None = None,
+    version: str | None = None,
 ) -> TrainedModel:
     """Run the whole training workflow of a spec on its training rows.
 
@@ -293,6 +294,9 @@ def fit(
         The validated model spec.
     prepared
         What :func:`prepare` returned for these rows, when the caller already has it.
+    version
+        :func:`model_version` of the prepared rows, when the caller already has it (hashing
+        every labelled row again costs seconds at a million rows).
 
     Returns
     -------
@@ -308,7 +312,7 @@ def fit(
         If a feature alone predicts the target beyond ``leakage.max_single_feature_auc``.
     """
     spec, rows, strategy = prepared if prepared is not None else prepare(rows, spec)
-    version = model_version(spec, rows)
+    version = version or model_version(spec, rows)
     parts = {s: rows[rows[spec.split_column] == s] for s in SPLITS}
     X = {s: feature_frame(p, spec) for s, p in parts.items()}
     y = {s: p[spec.target].to_numpy(dtype=int if spec.is_classifier else float)

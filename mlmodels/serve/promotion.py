@@ -98,7 +98,7 @@ def train_and_register(
     train, why = retrain_decision(store, resolved, signal)
     LOG.info("model %s: %s", spec.name, why)
     if train and store.get(version) is None:
-        trained = fit(rows, spec, prepared)
+        trained = fit(rows, spec, prepared, version)
         status, reason = decide(trained, store, warnings)
         artifact, sha = registry.save_version(
             trained.pipeline, metadata(trained), trained.evaluation, root, spec.name,
