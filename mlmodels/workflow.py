@@ -350,7 +350,7 @@ def gate(relation: Any, meta: dict[str, Any]) -> pd.DataFrame:
         results = validation.validate_chunked(relation, suite, column, expected, row_filter)
     else:
         rows = relation.filter(row_filter) if row_filter else relation
-        results = validation.validate(rows.df(), suite)
+        results = validation.validate_table(rows, suite)
     if meta.get("quarantine"):
         row_level = (results.expectation.isin(validation.ROW_LEVEL) & ~results.success.astype(bool)
                      & (results.severity == "error"))

@@ -3,6 +3,13 @@
 Depends on :mod:`mlmodels.spec` only.
 """
 
-from mlmodels.quality.validation import Suite, SuiteError, load_suite, validate, validate_chunked
+from mlmodels.quality.validation import (
+    Suite,
+    SuiteError,
+    load_suite,
+    validate,
+    validate_chunked,
+    validate_table,
+)
 
-__all__ = ["Suite", "SuiteError", "load_suite", "validate", "validate_chunked"]
+__all__ = ["Suite", "SuiteError", "load_suite", "validate", "validate_chunked", "validate_table"]

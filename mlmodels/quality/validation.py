@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from mlmodels.engine import table
-from mlmodels.quality import partition_stats
+from mlmodels.quality import partition_stats, row_checks
 from mlmodels.sql import literal
 
 SEVERITIES = ("error", "warn")
@@ -420,6 +420,22 @@ def validate(
     return _results_frame(rows)
 
 
+def validate_table(relation: Any, suite: Suite, run_at: dt.datetime | None = None) -> pd.DataFrame:
+    """Validate a whole relation as one batch, reading its rows into pandas only if GX needs them.
+
+    What :mod:`mlmodels.quality.row_checks` counts exactly is counted in the warehouse (see
+    :func:`validate_chunked`); GX validates the rest over the rows read at once. Returns the
+    same rows as :func:`validate` on the relation's frame, in suite order.
+    """
+    relation, run_at = table(relation), _utc_naive(run_at)
+    expectations = list(suite.expectations)
+    by_position, left = _table_level_in_sql(relation, suite.name, expectations, run_at)
+    if left:
+        check = _validator(replace(suite, expectations=tuple(expectations[i] for i in left)))
+        by_position.update(zip(left, check(relation.df(), None, run_at), strict=True))
+    return _results_frame([by_position[position] for position in range(len(expectations))])
+
+
 def _label(value: Any) -> str | None:
     """Return a partition value as ISO text; midnight timestamps are labelled as dates."""
     if value is None or value is pd.NaT:
@@ -483,7 +499,10 @@ def validate_chunked(
                                                         relation.quote))]
     in_sql = {stat.index for stat in statistics}
     in_gx = [index for index in range(len(partition_part)) if index not in in_sql]
-    check_table = _validator(replace(suite, expectations=tuple(table_part))) if table_part else None
+    # Table-level results by position in table_part: counted in SQL where exact, the rest by GX.
+    by_position, left = _table_level_in_sql(relation, suite.name, table_part, run_at)
+    check_table = (_validator(replace(suite, expectations=tuple(table_part[i] for i in left)))
+                   if left else None)
     check_partition = (_validator(replace(suite, expectations=tuple(
         partition_part[index] for index in in_gx))) if in_gx else None)
     partition = relation.quote(partition_column)
@@ -534,9 +553,113 @@ def validate_chunked(
     if check_table and not chunks:
         table_rows.append(check_table(relation.limit(0).df(), None, run_at))
     combined = [_combine(rows) for rows in zip(*table_rows, strict=True)] if table_rows else []
+    by_position.update(zip(left, combined, strict=True))
+    combined = [by_position[position] for position in range(len(table_part))]
     partition_rows = [rows[index] for label in labels
                       for rows in [by_partition[label]] for index in sorted(rows)]
     return _results_frame(combined + partition_rows)
+
+
+# Expectations about the mart's columns and their dtypes only, not its values: GX checks them
+# on a frame of a few rows read with the dtypes the whole mart would be read with.
+SCHEMA_LEVEL = DTYPE_LEVEL | {
+    "expect_table_columns_to_match_set", "expect_table_columns_to_match_ordered_list",
+    "expect_column_to_exist", "expect_table_column_count_to_equal",
+    "expect_table_column_count_to_be_between",
+}
+
+
+def _table_level_in_sql(
+    relation: Any, suite_name: str, expectations: list[dict], run_at: dt.datetime,
+) -> tuple[dict[int, dict], list[int]]:
+    """Check table-level expectations without reading the mart's rows into pandas.
+
+    Row-level expectations that :mod:`mlmodels.quality.row_checks` expresses exactly are counted
+    by one aggregate over the relation (plus one query per uniqueness check, and one per check
+    with unexpected rows, for their values); schema-level ones are checked by GX on a frame of
+    at most one row per column holding a null. Returns the result rows by position, and the
+    positions left to GX over the rows.
+    """
+    types = dict(zip(relation.columns, relation.types, strict=True))
+    checks = {index: check for index, expectation in enumerate(expectations)
+              if (check := row_checks.compile_check(index, expectation, types, relation.quote))}
+    schema = [index for index, expectation in enumerate(expectations)
+              if expectation["type"] in SCHEMA_LEVEL]
+    if not checks and not schema:
+        return {}, list(range(len(expectations)))
+    nulls = [(f"nulls_{position}", f"count(*) filter (where {relation.quote(column)} is null)")
+             for position, column in enumerate(relation.columns)]
+    pairs = [("mlmodels_rows", "count(*)"), *row_checks.aggregates(list(checks.values()))]
+    counts = dict(zip([name for name, _ in pairs + nulls],
+                      relation.aggregate(partition_stats.select_list(pairs + nulls)).fetchall()[0],
+                      strict=True))
+    total = int(counts["mlmodels_rows"])
+    results: dict[int, dict] = {}
+    for index, check in checks.items():
+        expectation = expectations[index]
+        considered = int(counts[f"{check.name}_considered"])
+        if check.unexpected is None:
+            unexpected = int(relation.query(row_checks.duplicates_query(check)).fetchall()[0][0])
+        else:
+            unexpected = int(counts[f"{check.name}_unexpected"])
+        values = _sample(relation, check, expectation) if unexpected else []
+        results[index] = {
+            "suite": suite_name,
+            "expectation": expectation["type"],
+            "column": ",".join(_columns(expectation["kwargs"])) or None,
+            "kwargs": _json(expectation["kwargs"]),
+            "severity": _severity(expectation),
+            "success": row_checks.success(considered, unexpected, check.mostly),
+            "observed_value": None,
+            "unexpected_count": unexpected,
+            "unexpected_percent": 100 * unexpected / considered if considered else None,
+            "unexpected_values": _json(values) if values else None,
+            "partition": None,
+            "rows": total,
+            "run_at": run_at,
+        }
+    # The dtypes pandas gives the whole mart: a column holding a null reads as a nullable dtype.
+    with_nulls = [column for position, column in enumerate(relation.columns)
+                  if counts[f"nulls_{position}"]]
+    dtypes = relation.query(" union all ".join(
+        [f"(select * from {{rel}} where {relation.quote(c)} is null limit 1)" for c in with_nulls]
+        or ["select * from {rel} limit 0"])).df()
+    # An object column's dtype check looks at its values: that one GX checks over the rows.
+    schema = [index for index in schema
+              if not (expectations[index]["type"] in DTYPE_LEVEL
+                      and str(expectations[index]["kwargs"].get("column")) in dtypes
+                      and dtypes[str(expectations[index]["kwargs"]["column"])].dtype == object)]
+    # A dtype check's outcome depends on the column's dtype and the check's other kwargs only:
+    # GX checks one column of each such group (a drafted suite has a few groups, dozens of
+    # columns), and its result is the group's.
+    groups: dict[str, list[int]] = {}
+    for index in schema:
+        kwargs = dict(expectations[index]["kwargs"])
+        column = str(kwargs.pop("column", None))
+        same = (expectations[index]["type"] in DTYPE_LEVEL and column in dtypes
+                and "row_condition" not in kwargs)
+        key = _json([expectations[index]["type"], kwargs, str(dtypes[column].dtype)]) if same \
+            else str(index)
+        groups.setdefault(key, []).append(index)
+    if groups:
+        leaders = tuple(expectations[members[0]] for members in groups.values())
+        rows = _validator(Suite(suite_name, "", leaders, {}))(dtypes, None, run_at)
+        for members, row in zip(groups.values(), rows, strict=True):
+            for index in members:
+                expectation = expectations[index]
+                results[index] = {**row, "column": ",".join(_columns(expectation["kwargs"])) or None,
+                                  "kwargs": _json(expectation["kwargs"]),
+                                  "severity": _severity(expectation), "rows": total}
+    return results, [index for index in range(len(expectations)) if index not in results]
+
+
+def _sample(relation: Any, check: row_checks.RowCheck, expectation: dict) -> list:
+    """Return up to five unexpected values of a check, read as GX reads them (via pandas)."""
+    frame = relation.query(row_checks.sample_query(check)).df()
+    if check.key:
+        return [dict(zip(check.key, row, strict=True))
+                for row in frame.astype(object).itertuples(index=False)]
+    return list(frame.iloc[:, 0].astype(object))
 
 
 def _check_statistics(
