@@ -5,8 +5,9 @@ When GX computes a partition's statistic itself (its row count, a column's mean,
 a mart has dozens of partitions. Here one aggregate query (and one ranking query per quantile
 expectation) computes the statistic of every partition at once, the way GX's pandas engine
 computes it (nulls ignored, sample standard
-deviation, "nearest" quantiles), and GX checks the bounds once, over the table of statistics
-(one row per partition), with its own ``expect_column_values_to_be_between``.
+deviation, "nearest" quantiles), and :func:`outside` checks each against its bounds the way
+GX's ``expect_column_values_to_be_between`` checks a value (a GX run over the table of
+statistics cost 0.3 s of fixed overhead for a handful of comparisons).
 
 An expectation this module cannot express exactly (a ``row_condition``, a non-numeric column,
 an unusual kwarg) is left to one GX validation per partition, as before: :func:`statistic`
@@ -49,8 +50,8 @@ class Statistic:
     """One partition-level expectation as statistic columns and bound checks on them.
 
     ``aggregates`` are (name, SQL) pairs of the per-partition aggregate; ``columns`` are
-    (name, SQL) pairs over those, the statistics themselves; ``checks`` are GX expectation
-    entries on the statistics, run over the table with one row per partition. A quantile
+    (name, SQL) pairs over those, the statistics themselves; ``checks`` are between-checks on
+    the statistics (GX expectation entries, judged by :func:`outside` for each partition). A quantile
     expectation has no aggregate: ``quantiles`` lists its quantiles and ``value`` the SQL of the
     value, and :func:`quantile_query` computes it (a sort, which spills to disk, where a list
     per partition would have to fit in memory).
@@ -70,6 +71,19 @@ class Statistic:
             return [f"stat_{self.index}_{position}" for position in range(len(self.quantiles))]
         return [name for name, _ in self.columns]
 
+
+
+def outside(value: Any, kwargs: dict) -> bool:
+    """Tell whether a statistic breaks between-kwargs, as GX's ``between`` judges a value.
+
+    A missing statistic (None) breaks no bound here; the caller fails it on its own.
+    """
+    if value is None:
+        return False
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    if low is not None and (value <= low if kwargs.get("strict_min") else value < low):
+        return True
+    return high is not None and (value >= high if kwargs.get("strict_max") else value > high)
 
 
 def _number(value: Any) -> bool:

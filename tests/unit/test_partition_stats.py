@@ -13,6 +13,9 @@ RANGE = {"min_value": 2.0, "max_value": 6.0}
 EXPECTATIONS = [
     {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 3}},
     {"type": "expect_table_row_count_to_equal", "kwargs": {"value": 8}},
+    # Bounds equal to partition sizes (3 and 25 rows): strictness decides.
+    {"type": "expect_table_row_count_to_be_between",
+     "kwargs": {"min_value": 3, "max_value": 25, "strict_min": True, "strict_max": True}},
     {"type": "expect_column_mean_to_be_between", "kwargs": {"column": "x", **RANGE}},
     {"type": "expect_column_mean_to_be_between",
      "kwargs": {"column": "n", "min_value": 4, "strict_min": True}},
@@ -122,7 +125,7 @@ def test_only_exact_forms_are_computed_in_sql(mart):
     types = dict(zip(relation.columns, map(str, relation.types), strict=True))
     in_sql = [partition_stats.statistic(i, e, types) is not None
               for i, e in enumerate(EXPECTATIONS)]
-    assert in_sql == [True] * 12 + [False] * 3
+    assert in_sql == [True] * 13 + [False] * 3
 
 
 def test_unusual_kwargs_are_left_to_gx():
