@@ -22,7 +22,6 @@ Both exit non-zero if the partition-level results differ (success, per partition
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -101,8 +100,9 @@ def main() -> int:
     args = parser.parse_args()
     if args.method:
         result = run_method(args.method, args.db)
-        # ru_maxrss is in KiB on Linux.
-        result["peak_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+        from peak_memory import peak_rss_gib  # this folder is sys.path[0] when run as a script
+
+        result["peak_gib"] = peak_rss_gib()
         print(json.dumps(result))
         return 0
     if not Path(args.source).is_file():

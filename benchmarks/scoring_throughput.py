@@ -10,7 +10,8 @@ its own, side by side in one run:
 (b) plain: load the same rows into pandas and call predict_proba on them, as a script would;
 (c) sliced: the same rows already in memory, predicted in slices of the scorer's batch size
     (scoring.BATCH_ROWS), with no I/O at all: the limit of any streamed scorer.
-Reported: rows/s and peak RSS of each (the median of --repeats runs, the modes interleaved), and
+Each child's DuckDB is capped at --duckdb-memory-limit (1GB), so that a peak shows what the
+scoring holds rather than DuckDB's cache. Reported: rows/s and peak RSS (VmHWM) of each (the median of --repeats runs, the modes interleaved), and
 the throughput ratios (a) / (b) and (a) / (c).
 """
 
@@ -26,14 +27,18 @@ import duckdb
 import joblib
 
 REPO = Path(__file__).resolve().parents[1]
+# Puts this folder on the child's sys.path, for peak_memory (a child of "-c" has only its cwd).
+CHILD_PATH = f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})\n"
 CHILD = """
-import json, sys, time, resource, duckdb, joblib
+from peak_memory import peak_rss_gib  # the benchmarks folder is on sys.path: CHILD_PATH
+import json, sys, time, duckdb, joblib
 from mlmodels.serve import scoring
 from mlmodels.spec import specs
 from mlmodels.learn.pipelines import feature_frame
-mode, db, model = sys.argv[1], sys.argv[2], sys.argv[3]
+mode, db, model, memory_limit = sys.argv[1:5]
 pipeline, spec = joblib.load(model)
 con = duckdb.connect(db)
+con.execute(f"set memory_limit = '{memory_limit}'")
 rows = con.table("rows")
 if mode == "streamed":  # timed: read, score and write back, batch by batch
     started = time.perf_counter()
@@ -51,7 +56,7 @@ else:  # sliced, timed: predict_proba on in-memory slices of the streamed batch 
     n = sum(len(pipeline.predict_proba(X.iloc[start:start + scoring.BATCH_ROWS])[:, 1])
             for start in range(0, len(X), scoring.BATCH_ROWS))
 seconds = time.perf_counter() - started
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+peak = peak_rss_gib()
 print(json.dumps({"mode": mode, "rows": n, "seconds": seconds, "peak_gib": peak}))
 """
 
@@ -95,6 +100,10 @@ def main():
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--repeats", type=int, default=3, help="interleaved runs of each mode")
+    # DuckDB's buffer pool otherwise caches the table's blocks up to 80% of RAM, so the streamed
+    # peak would grow with the rows read although the scorer holds a few batches at a time.
+    parser.add_argument("--duckdb-memory-limit", default="1GB",
+                        help="each child's DuckDB memory_limit (default 1GB)")
     args = parser.parse_args()
     for rows in args.rows:
         with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
@@ -103,7 +112,9 @@ def main():
             # Interleaved repeats, the median of each: this machine's speed drifts within minutes.
             for _ in range(args.repeats):
                 for mode, found in runs.items():
-                    run = subprocess.run([sys.executable, "-c", CHILD, mode, str(db), str(model)],
+                    child = [sys.executable, "-c", CHILD_PATH + CHILD, mode, str(db),
+                             str(model), args.duckdb_memory_limit]
+                    run = subprocess.run(child,
                                          check=False, capture_output=True, text=True)
                     if run.returncode != 0:
                         raise SystemExit(f"{mode} scoring failed:\n{run.stderr[-3000:]}")

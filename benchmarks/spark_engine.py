@@ -32,8 +32,11 @@ SPARK_CONFIG = {
     "spark.sql.shuffle.partitions": "4",
     "spark.sql.session.timeZone": "UTC",
 }
+# Puts this folder on the child's sys.path, for peak_memory (a child of "-c" has only its cwd).
+CHILD_PATH = f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})\n"
 CHILD = """
-import dataclasses, json, os, resource, sys, time
+from peak_memory import peak_rss_gib  # the benchmarks folder is on sys.path: CHILD_PATH
+import dataclasses, json, os, sys, time
 import pandas as pd
 from mlmodels import engine, workflow
 from mlmodels.serve import scoring
@@ -62,7 +65,7 @@ else:
     scored.write.format("parquet").mode("overwrite").saveAsTable("scored")
     n = spark.table("scored").count()
 seconds = time.perf_counter() - started
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+peak = peak_rss_gib()
 print(json.dumps({"mode": mode, "rows": n, "seconds": seconds, "driver_peak_gib": peak}))
 """
 
@@ -123,7 +126,7 @@ spark.read.parquet({str(work / 'rows.parquet')!r}).repartition(4) \\
 
 def score_on(mode: str, work: Path) -> dict:
     """Run the timed scoring of one engine in its own process."""
-    run = subprocess.run([sys.executable, "-c", CHILD, mode, str(work),
+    run = subprocess.run([sys.executable, "-c", CHILD_PATH + CHILD, mode, str(work),
                           json.dumps(spark_config(work))], check=False, capture_output=True,
                          text=True, cwd=work, env={**os.environ, "PYSPARK_PYTHON": sys.executable})
     if run.returncode != 0:

@@ -3,14 +3,18 @@
     .venv/bin/python benchmarks/training_step.py --customers 5000 100000
 
 For each scale: generate the demo world, build up to the churn training set, then time
-(a) `dbt run --select ml_churn__train` with an empty store, i.e. the whole workflow: leakage audit,
+(a) `dbt run --select ml_churn__preflight ml_churn__train` with an empty store, the train node's
+    time: the whole workflow, leakage audit,
     time-ordered CV over every candidate and parameter set, refits, selection on valid, threshold,
     test, baselines (prior, linear, rule), evaluation tables, artifact and registry writes;
 (b) a plain script on the same rows already in memory: the same Pipeline, the same time-ordered
     folds and parameter sets via GridSearchCV, refit of each candidate's best on train, selection
     on valid, predict_proba on test; once as written (folds one by one) and once with
     GridSearchCV(n_jobs=-1), as the training step runs its independent fits on every core.
-Both run side by side in this one process run; the ratio is (a) / (b).
+Both run side by side in this one process run; the ratio is (a) / (b). Neither includes importing
+sklearn and mlmodels: the preflight node imports them in (a)'s dbt process first, as this script
+does before (b). That import, measured in a fresh process, is reported beside, with the ratio it
+would make if the train node paid it (it does when it is the build's first Python model).
 """
 
 import argparse
@@ -75,11 +79,19 @@ def run(customers: int, workdir: Path) -> dict:
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     subprocess.run([str(BIN / "mlmodels"), "generate-demo", "--db", str(db), "--customers",
                     str(customers)], check=True, stdout=subprocess.DEVNULL)
-    # Everything training waits for (marts and their gates), then training alone, timed.
+    # Everything training waits for (marts and their gates), then training, timed.
     dbt(env, project, "build", "--select", "+ml_churn__train", "--exclude", "ml_churn__train")
-    dbt(env, project, "run", "--select", "ml_churn__train")
+    # The preflight node runs first in the same dbt process and imports mlmodels.workflow (and
+    # with it sklearn and the training modules), as this script imported them before its clock
+    # starts; in a `dbt build` the first Python model pays that import once for every node.
+    dbt(env, project, "run", "--select", "ml_churn__preflight", "ml_churn__train")
     results = json.loads((project / "target" / "run_results.json").read_text())["results"]
-    in_dbt = results[0]["execution_time"]
+    in_dbt = next(result["execution_time"] for result in results
+                  if result["unique_id"].endswith(".ml_churn__train"))
+    timed_import = ("import time; started = time.perf_counter(); from mlmodels import workflow; "
+                    "print(time.perf_counter() - started)")
+    import_s = float(subprocess.run([sys.executable, "-c", timed_import], check=True,
+                                    capture_output=True, text=True).stdout)
 
     spec = specs.load(project / "ml" / "churn.yml")
     with duckdb.connect(str(db), read_only=True) as con:
@@ -89,6 +101,8 @@ def run(customers: int, workdir: Path) -> dict:
     plain_parallel = plain_script(rows, spec, n_jobs=-1)
     return {"customers": customers, "labelled_rows": len(rows), "dbt_train_s": round(in_dbt, 1),
             "plain_script_s": round(plain, 1), "ratio": round(in_dbt / plain, 2),
+            "workflow_import_s": round(import_s, 1),
+            "ratio_with_import": round((in_dbt + import_s) / plain, 2),
             "plain_script_n_jobs_all_s": round(plain_parallel, 1),
             "ratio_to_n_jobs_all": round(in_dbt / plain_parallel, 2)}
 

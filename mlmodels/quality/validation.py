@@ -1,10 +1,13 @@
 """Great Expectations gates for the warehouse's marts.
 
 Suites are GX 1.x suite JSON files (``expectations/<mart>.json``); :func:`load_suite` checks them
-against GX's own registry, :func:`validate` and :func:`validate_chunked` run them in an
-ephemeral GX context (nothing written to disk) and return one row per expectation, and
-:func:`quarantine` splits a frame into rows that pass the suite's row-level expectations and rows
-that do not.
+against GX's own registry. :func:`validate` runs a suite over a frame in an ephemeral GX context
+(nothing written to disk); :func:`validate_table` and :func:`validate_chunked` validate a
+relation where it lives: what SQL computes exactly as GX's pandas engine does is counted in the
+warehouse (``row_checks``, ``partition_stats``), type checks run in GX on a probe of a few rows
+with the frame's dtypes, and the rest in GX over chunks of whole partitions. Each returns one row
+per expectation (per partition for partition-level ones). :func:`quarantine` splits a frame into
+rows that pass the suite's row-level expectations and rows that do not.
 
 great_expectations costs about 2 s to import, so it is imported only inside the functions that
 need it; importing this module stays cheap.
@@ -22,7 +25,7 @@ import json
 import logging
 import math
 import os
-import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -88,17 +91,29 @@ def _quiet() -> Iterator[None]:
             logger.setLevel(level)
 
 
+_GX_IMPORT = threading.Lock()
+_GX_MODULE: list[Any] = []  # great_expectations once its import has completed
+
+
 def _gx() -> Any:
-    """Import great_expectations with analytics off and its import-time logging silenced."""
-    if "great_expectations" in sys.modules:
+    """Import great_expectations with analytics off and its import-time logging silenced.
+
+    Safe from dbt's threads: two gates start at once. ``"great_expectations" in sys.modules`` is
+    true as soon as another thread has begun the import, and using the half-imported package
+    fails with a circular ImportError, so the others wait here until the import is complete.
+    """
+    if _GX_MODULE:
         # Imported already: skip _quiet, which walks every logger (called per expectation).
-        return sys.modules["great_expectations"]
-    # GX 1.24 ships no analytics client, but other GX 1.x releases read this variable; set it
-    # before the import and unconditionally so no run sends usage statistics.
-    os.environ["GX_ANALYTICS_ENABLED"] = "False"
-    with _quiet():
-        import great_expectations as gx
-    return gx
+        return _GX_MODULE[0]
+    with _GX_IMPORT:
+        if not _GX_MODULE:
+            # GX 1.24 ships no analytics client, but other GX 1.x releases read this variable;
+            # set it before the import and unconditionally so no run sends usage statistics.
+            os.environ["GX_ANALYTICS_ENABLED"] = "False"
+            with _quiet():
+                import great_expectations as gx
+            _GX_MODULE.append(gx)
+    return _GX_MODULE[0]
 
 
 def _expectation_class(type_: str) -> type | None:
@@ -476,14 +491,16 @@ def validate_chunked(
 ) -> pd.DataFrame:
     """Validate a relation in chunks of whole partitions, with bounded memory.
 
-    Row- and table-level expectations run once per chunk (up to ``chunk_rows`` rows of whole
-    partitions, so a uniqueness check over (entity, partition) stays exact) and their results
-    are combined: success if every chunk succeeds, unexpected counts summed. Partition-level
-    expectations (``PARTITION_LEVEL``) are checked for every partition, including the
-    ``expected`` partitions that have no rows, so an empty partition fails its row-count
-    expectation: their statistics come from one SQL aggregate over all partitions, checked by
-    one GX validation (see ``mlmodels.partition_stats``), except those the aggregate cannot
-    express exactly, which GX validates partition by partition.
+    Row- and table-level expectations that ``row_checks`` compiles are counted in SQL over the
+    whole relation, type checks run in GX on a probe of a few rows; the rest run in GX once per
+    chunk (up to ``chunk_rows`` rows of whole partitions, so a uniqueness check over (entity,
+    partition) stays exact) and their results are combined: success if every chunk succeeds,
+    unexpected counts summed. Partition-level expectations (``PARTITION_LEVEL``) are checked for
+    every partition, including the ``expected`` partitions that have no rows, so an empty
+    partition fails its row-count expectation: their statistics come from one SQL aggregate over
+    all partitions, judged against their bounds as GX judges them (see
+    ``mlmodels.quality.partition_stats``), except those the aggregate cannot express exactly,
+    which GX validates partition by partition.
 
     Returns
     -------

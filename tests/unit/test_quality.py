@@ -292,6 +292,33 @@ def test_import_does_not_load_great_expectations():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+# Two gates start at once in a dbt build with two threads; the second must wait for the first
+# one's import of great_expectations, not use the half-imported package.
+CONCURRENT_IMPORT = """
+import threading, time
+from mlmodels.quality import validation
+errors = []
+def look_up():
+    try:
+        assert validation._expectation_class("expect_column_values_to_not_be_null") is not None
+    except Exception as error:
+        errors.append(repr(error))
+threads = [threading.Thread(target=look_up) for _ in range(2)]
+threads[0].start()
+time.sleep(0.3)  # the first thread is inside the import (about 2 s) when the second starts
+threads[1].start()
+for thread in threads:
+    thread.join()
+assert not errors, errors
+"""
+
+
+def test_great_expectations_imported_from_two_threads_at_once():
+    run = subprocess.run([sys.executable, "-c", CONCURRENT_IMPORT], capture_output=True,
+                         text=True, check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+
+
 def test_validating_writes_no_files(suite, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     validation.validate(mart(), suite)
