@@ -38,7 +38,6 @@ import joblib
 import numpy as np
 import pandas as pd
 import sklearn
-from sklearn.inspection import permutation_importance
 from sklearn.model_selection import (
     BaseCrossValidator,
     GridSearchCV,
@@ -52,7 +51,7 @@ from sklearn.pipeline import Pipeline
 
 import mlmodels
 from mlmodels.engine import table
-from mlmodels.learn import comparison, drift, evaluation, explain, parallel
+from mlmodels.learn import comparison, drift, evaluation, explain, parallel, permutation
 from mlmodels.learn.pipelines import NonNegativeRegressor, build_pipeline, feature_frame
 from mlmodels.learn.splits import TimeOrderedSplit, stratified_random_split
 from mlmodels.spec import estimators
@@ -715,16 +714,12 @@ def importances(pipeline, X, y, spec: ModelSpec, max_rows: int = 20_000) -> list
     """Permutation importances on (a sample of) the valid split, in the selection metric."""
     rng = np.random.default_rng(spec.random_state)
     take = np.sort(rng.choice(len(X), size=min(len(X), max_rows), replace=False))
-    scorer = {"roc_auc": "roc_auc", "pr_auc": "average_precision", "log_loss": "neg_log_loss",
-              "brier": "neg_brier_score", "rmse": "neg_root_mean_squared_error",
-              "mae": "neg_mean_absolute_error", "r2": "r2"}[spec.selection_metric]
-    with parallel.backend():
-        result = permutation_importance(pipeline, X.iloc[take], y[take], scoring=scorer,
-                                        n_repeats=3, random_state=spec.random_state,
-                                        n_jobs=parallel.n_jobs())
+    means, stds = permutation.permutation_importances(
+        X.iloc[take], y[take], lambda frame: predict(pipeline, frame, spec),
+        lambda labels, predicted: metric_value(labels, predicted, spec),
+        HIGHER_IS_BETTER[spec.selection_metric], n_repeats=3, random_state=spec.random_state)
     return [{"feature": f, "importance_mean": float(m), "importance_std": float(s)}
-            for f, m, s in zip(X.columns, result.importances_mean, result.importances_std,
-                               strict=True)]
+            for f, m, s in zip(X.columns, means, stds, strict=True)]
 
 
 LEARNING_CURVE_SHARES = (0.2, 0.5, 1.0)
