@@ -214,7 +214,9 @@ def score(
         # the rescore_cleanup post-hook removes the range's rows this run did not write.
         wanted |= {d for d in as_of_dates(rows, spec.as_of) if str(low) <= d <= str(high)}
     listed = ", ".join(f"date '{d}'" for d in sorted(wanted))
-    rows = rows.filter(f"{spec.as_of} in ({listed})").order(spec.as_of)
+    # Ordered by entity too: a mart rebuilt by parallel SQL holds an as_of's rows in another
+    # order each time, and a row's place in its batch must not change what it is predicted.
+    rows = rows.filter(f"{spec.as_of} in ({listed})").order(f"{spec.as_of}, {spec.entity_key}")
     return score_rows(rows, scorers, spec, live_as_of=as_of)
 
 

@@ -112,11 +112,8 @@ class Explainer:
         self.reference = getattr(pipeline, REFERENCE_ATTRIBUTE)
         self.features = tuple(spec.features)
         self.pipeline = pipeline
-        groups = feature_groups(self.pre, self.features)
-        # (transformed columns, features): 1 where a column came from a feature
-        self.grouping = np.zeros((sum(len(g) for g in groups), len(groups)))
-        for j, group in enumerate(groups):
-            self.grouping[group, j] = 1.0
+        # the transformed columns each feature became
+        self.groups = feature_groups(self.pre, self.features)
         self._tree = None
         self._library = native_library(self.est)
         if isinstance(self.est, LINEAR):
@@ -161,15 +158,15 @@ class Explainer:
         if self.method == "linear":
             coef = np.ravel(self.est.coef_)
             centre = self.reference["transformed"]
-            # (T - centre) * coef, summed per feature: one product with the grouping matrix
-            contributions = transformed @ (coef[:, None] * self.grouping) - (
-                centre * coef) @ self.grouping
+            # (T - centre) * coef, summed per feature
+            contributions = (self.per_feature(transformed * coef)
+                             - self.per_feature((centre * coef)[None, :]))
             base = np.full(len(X), float(np.ravel(self.est.intercept_)[0] + centre @ coef))
             return Explanations(raw, base, contributions, self.features, self.method)
         if self.method == "tree_native":
             # the library's own TreeSHAP: one column per transformed column, then the bias
             out = self._native_contributions(transformed)
-            return Explanations(raw, out[:, -1], out[:, :-1] @ self.grouping, self.features,
+            return Explanations(raw, out[:, -1], self.per_feature(out[:, :-1]), self.features,
                                 self.method)
         if self.method == "tree_shap":
             values = self._tree.shap_values(transformed, check_additivity=False)
@@ -179,10 +176,14 @@ class Explainer:
             if values.ndim == 3:  # (rows, columns, classes): the positive class
                 values, expected = values[:, :, -1], expected[-1:]
             return Explanations(raw, np.full(len(X), float(expected[-1])),
-                                values @ self.grouping, self.features, self.method)
+                                self.per_feature(values), self.features, self.method)
         contributions = self._replacement(X, raw)
         return Explanations(raw, raw - contributions.sum(axis=1), contributions,
                             self.features, self.method)
+
+    def per_feature(self, columns: np.ndarray) -> np.ndarray:
+        """Sum per-column values (rows, transformed columns) into (rows, features)."""
+        return sum_per_feature(columns, self.groups)
 
     def _native_contributions(self, transformed: np.ndarray) -> np.ndarray:
         """Return LightGBM's ``pred_contrib`` or XGBoost's ``pred_contribs``: (rows, columns + 1)."""
@@ -212,6 +213,20 @@ def native_library(estimator: Any) -> str | None:
     """
     library = type(estimator).__module__.split(".")[0]
     return library if library in ("lightgbm", "xgboost") else None
+
+
+def sum_per_feature(columns: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
+    """Sum the columns of each group: (rows, columns) to (rows, groups).
+
+    Group by group, not as a product with a 0/1 matrix: BLAS computes a row of a matrix product
+    differently with the number of rows around it, so the same row re-scored in another batch
+    would get contributions that differ in the last bits (2 rows of 4,070 in a demo re-score).
+    A row's sums here depend on that row alone.
+    """
+    out = np.empty((len(columns), len(groups)))
+    for j, group in enumerate(groups):
+        out[:, j] = columns[:, group].sum(axis=1)
+    return out
 
 
 def feature_groups(pre: ColumnTransformer, features: tuple[str, ...]) -> list[np.ndarray]:
