@@ -331,8 +331,10 @@ def gate(relation: Any, meta: dict[str, Any]) -> pd.DataFrame:
     relation
         The gated mart.
     meta
-        ``suite`` (the suite's JSON file), ``report_dir`` (where the HTML page goes) and
-        ``quarantine`` (true: failed row-level expectations are quarantined, not errors).
+        ``suite`` (the suite's JSON file), ``report_dir`` (where the HTML page goes, and
+        ``.gx_memo/``: GX's answers that a rebuild of the same suite and schema reuses instead
+        of importing GX) and ``quarantine`` (true: failed row-level expectations are
+        quarantined, not errors).
 
     Returns
     -------
@@ -342,17 +344,23 @@ def gate(relation: Any, meta: dict[str, Any]) -> pd.DataFrame:
         test fails the build on unsuccessful rows of severity error.
     """
     from mlmodels.quality import validation
+    from mlmodels.quality.gx_memo import GxMemo
     from mlmodels.reports import quality_page
 
     relation = table(relation)
-    suite = validation.load_suite(meta["suite"])
+    # GX's answers that depend only on the suite and the mart's dtypes, kept beside the report:
+    # a rebuild with the same suite need not import GX (see mlmodels.quality.gx_memo).
+    memo = GxMemo.for_suite(Path(meta["report_dir"]) / ".gx_memo", meta["suite"])
+    suite = validation.load_suite(meta["suite"], memo)
     column, row_filter = suite.meta.get("partition_column"), suite.meta.get("row_filter")
     if column:
         expected = expected_partitions(relation, column, suite.meta.get("cadence"), row_filter)
-        results = validation.validate_chunked(relation, suite, column, expected, row_filter)
+        results = validation.validate_chunked(relation, suite, column, expected, row_filter,
+                                              memo=memo)
     else:
         rows = relation.filter(row_filter) if row_filter else relation
-        results = validation.validate_table(rows, suite)
+        results = validation.validate_table(rows, suite, memo=memo)
+    memo.save()
     if meta.get("quarantine"):
         row_level = (results.expectation.isin(validation.ROW_LEVEL) & ~results.success.astype(bool)
                      & (results.severity == "error"))

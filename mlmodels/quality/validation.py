@@ -36,6 +36,7 @@ import pandas as pd
 
 from mlmodels.engine import table
 from mlmodels.quality import partition_stats, row_checks
+from mlmodels.quality.gx_memo import RESULT_FIELDS, GxMemo, digest
 from mlmodels.sql import literal
 
 SEVERITIES = ("error", "warn")
@@ -153,8 +154,12 @@ def _build(expectation: dict, extra_meta: dict | None = None) -> Any:
         return cls(**kwargs, meta=meta)
 
 
-def _check_expectation(where: str, index: int, entry: Any) -> dict:
-    """Return a normalised copy of one suite entry, raising SuiteError if it is unusable."""
+def _check_expectation(where: str, index: int, entry: Any, memo: GxMemo) -> dict:
+    """Return a normalised copy of one suite entry, raising SuiteError if it is unusable.
+
+    GX is asked whether it knows the type and accepts the kwargs unless ``memo`` says it
+    accepted this exact entry before.
+    """
     if not isinstance(entry, dict):
         raise SuiteError(f"{where}: expectation {index} is not a mapping")
     type_ = entry.get("type")
@@ -164,23 +169,26 @@ def _check_expectation(where: str, index: int, entry: Any) -> dict:
     kwargs, meta = entry.get("kwargs", {}), entry.get("meta") or {}
     if not isinstance(kwargs, dict) or not isinstance(meta, dict):
         raise SuiteError(f"{label}: kwargs and meta must be mappings")
-    if _expectation_class(type_) is None:
-        close = difflib.get_close_matches(type_, _known_types(), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise SuiteError(f"{label}: {type_!r} is not a Great Expectations expectation type{hint}")
     severity = meta.get("severity", "error")
     if severity not in SEVERITIES:
         raise SuiteError(f"{label}: severity {severity!r} is not one of {', '.join(SEVERITIES)}")
     normalised = {**entry, "kwargs": dict(kwargs), "meta": dict(meta)}
+    if memo.is_vetted(normalised):
+        return normalised
+    if _expectation_class(type_) is None:
+        close = difflib.get_close_matches(type_, _known_types(), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise SuiteError(f"{label}: {type_!r} is not a Great Expectations expectation type{hint}")
     try:
         _build(normalised)
     except Exception as error:
         detail = " ".join(str(error).split())
         raise SuiteError(f"{label}: kwargs refused by Great Expectations: {detail}") from error
+    memo.remember_vetted(normalised)
     return normalised
 
 
-def load_suite(path: str | os.PathLike[str]) -> Suite:
+def load_suite(path: str | os.PathLike[str], memo: GxMemo | None = None) -> Suite:
     """Read and check an expectation suite JSON file.
 
     Parameters
@@ -189,6 +197,10 @@ def load_suite(path: str | os.PathLike[str]) -> Suite:
         A GX 1.x suite file: ``{"name": ..., "meta": {...}, "expectations": [{"type": ...,
         "kwargs": {...}, "meta": {"severity": "warn"}}, ...]}``. Other keys GX writes (``id``,
         ``notes``, ...) are accepted.
+    memo
+        GX's answers from earlier loads (see :mod:`mlmodels.quality.gx_memo`): entries GX
+        accepted before under the same versions are not checked by GX again, and the entries
+        it accepts now are added (the caller saves the memo).
 
     Returns
     -------
@@ -227,8 +239,9 @@ def load_suite(path: str | os.PathLike[str]) -> Suite:
         raise SuiteError(f"{where}: empty suite (no expectations)")
     if not isinstance(entries, list):
         raise SuiteError(f"{where}: expectations must be a list")
+    memo = memo or GxMemo(None)
     expectations = tuple(
-        _check_expectation(where, index, entry) for index, entry in enumerate(entries)
+        _check_expectation(where, index, entry, memo) for index, entry in enumerate(entries)
     )
     return Suite(name=name, path=where, expectations=expectations, meta=dict(meta))
 
@@ -439,16 +452,18 @@ def validate(
     return _results_frame(rows)
 
 
-def validate_table(relation: Any, suite: Suite, run_at: dt.datetime | None = None) -> pd.DataFrame:
+def validate_table(relation: Any, suite: Suite, run_at: dt.datetime | None = None,
+                   memo: GxMemo | None = None) -> pd.DataFrame:
     """Validate a whole relation as one batch, reading its rows into pandas only if GX needs them.
 
     What :mod:`mlmodels.quality.row_checks` counts exactly is counted in the warehouse (see
     :func:`validate_chunked`); GX validates the rest over the rows read at once. Returns the
-    same rows as :func:`validate` on the relation's frame, in suite order.
+    same rows as :func:`validate` on the relation's frame, in suite order; ``memo`` as in
+    :func:`validate_chunked`.
     """
     relation, run_at = table(relation), _utc_naive(run_at)
     expectations = list(suite.expectations)
-    by_position, left = _table_level_in_sql(relation, suite.name, expectations, run_at)
+    by_position, left = _table_level_in_sql(relation, suite.name, expectations, run_at, memo)
     if left:
         check = _validator(replace(suite, expectations=tuple(expectations[i] for i in left)))
         by_position.update(zip(left, check(relation.df(), None, run_at), strict=True))
@@ -488,6 +503,7 @@ def validate_chunked(
     row_filter: str | None = None,
     chunk_rows: int = 1_000_000,
     run_at: dt.datetime | None = None,
+    memo: GxMemo | None = None,
 ) -> pd.DataFrame:
     """Validate a relation in chunks of whole partitions, with bounded memory.
 
@@ -500,7 +516,9 @@ def validate_chunked(
     partition fails its row-count expectation: their statistics come from one SQL aggregate over
     all partitions, judged against their bounds as GX judges them (see
     ``mlmodels.quality.partition_stats``), except those the aggregate cannot express exactly,
-    which GX validates partition by partition.
+    which GX validates partition by partition. With a ``memo`` (see
+    :mod:`mlmodels.quality.gx_memo`), schema-level outcomes GX gave before for the same checks
+    and dtypes are reused, so a suite that needs nothing else from GX runs without importing it.
 
     Returns
     -------
@@ -521,7 +539,7 @@ def validate_chunked(
     in_sql = {stat.index for stat in statistics}
     in_gx = [index for index in range(len(partition_part)) if index not in in_sql]
     # Table-level results by position in table_part: counted in SQL where exact, the rest by GX.
-    by_position, left = _table_level_in_sql(relation, suite.name, table_part, run_at)
+    by_position, left = _table_level_in_sql(relation, suite.name, table_part, run_at, memo)
     check_table = (_validator(replace(suite, expectations=tuple(table_part[i] for i in left)))
                    if left else None)
     check_partition = (_validator(replace(suite, expectations=tuple(
@@ -592,14 +610,16 @@ SCHEMA_LEVEL = DTYPE_LEVEL | {
 
 def _table_level_in_sql(
     relation: Any, suite_name: str, expectations: list[dict], run_at: dt.datetime,
+    memo: GxMemo | None = None,
 ) -> tuple[dict[int, dict], list[int]]:
     """Check table-level expectations without reading the mart's rows into pandas.
 
     Row-level expectations that :mod:`mlmodels.quality.row_checks` expresses exactly are counted
     by one aggregate over the relation (plus one query per uniqueness check, and one per check
     with unexpected rows, for their values); schema-level ones are checked by GX on a frame of
-    at most one row per column holding a null. Returns the result rows by position, and the
-    positions left to GX over the rows.
+    at most one row per column holding a null (unless ``memo`` has GX's outcome for the same
+    check and dtypes). Returns the result rows by position, and the positions left to GX over
+    the rows.
     """
     types = dict(zip(relation.columns, relation.types, strict=True))
     checks = {index: check for index, expectation in enumerate(expectations)
@@ -650,28 +670,51 @@ def _table_level_in_sql(
               if not (expectations[index]["type"] in DTYPE_LEVEL
                       and str(expectations[index]["kwargs"].get("column")) in dtypes
                       and dtypes[str(expectations[index]["kwargs"]["column"])].dtype == object)]
-    # A dtype check's outcome depends on the column's dtype and the check's other kwargs only:
-    # GX checks one column of each such group (a drafted suite has a few groups, dozens of
-    # columns), and its result is the group's.
+    # A schema-level check's outcome depends on its kwargs and the probe's columns and dtypes
+    # only (a dtype check: on its column's dtype): GX checks one of each group of checks with the
+    # same key (a drafted suite has a few groups, dozens of columns), and the memo keeps it.
+    keyed = {index: _schema_key(expectations[index], dtypes) for index in schema}
     groups: dict[str, list[int]] = {}
     for index in schema:
-        kwargs = dict(expectations[index]["kwargs"])
-        column = str(kwargs.pop("column", None))
-        same = (expectations[index]["type"] in DTYPE_LEVEL and column in dtypes
-                and "row_condition" not in kwargs)
-        key = _json([expectations[index]["type"], kwargs, str(dtypes[column].dtype)]) if same \
-            else str(index)
-        groups.setdefault(key, []).append(index)
-    if groups:
-        leaders = tuple(expectations[members[0]] for members in groups.values())
+        groups.setdefault(keyed[index] or f"alone {index}", []).append(index)
+    memo = memo or GxMemo(None)
+    known = {key: stored for key, members in groups.items()
+             if keyed[members[0]] and (stored := memo.schema_result(digest(key)))}
+    asked = [key for key in groups if key not in known]
+    if asked:
+        leaders = tuple(expectations[groups[key][0]] for key in asked)
         rows = _validator(Suite(suite_name, "", leaders, {}))(dtypes, None, run_at)
-        for members, row in zip(groups.values(), rows, strict=True):
-            for index in members:
-                expectation = expectations[index]
-                results[index] = {**row, "column": ",".join(_columns(expectation["kwargs"])) or None,
-                                  "kwargs": _json(expectation["kwargs"]),
-                                  "severity": _severity(expectation), "rows": total}
+        for key, row in zip(asked, rows, strict=True):
+            known[key] = {field: row[field] for field in RESULT_FIELDS}
+            if keyed[groups[key][0]]:
+                memo.remember_schema(digest(key), row)
+    for key, members in groups.items():
+        for index in members:
+            expectation = expectations[index]
+            results[index] = {
+                "suite": suite_name, "expectation": expectation["type"],
+                "column": ",".join(_columns(expectation["kwargs"])) or None,
+                "kwargs": _json(expectation["kwargs"]), "severity": _severity(expectation),
+                **known[key], "partition": None, "rows": total, "run_at": run_at,
+            }
     return results, [index for index in range(len(expectations)) if index not in results]
+
+
+def _schema_key(expectation: dict, probe: pd.DataFrame) -> str | None:
+    """Return what a schema-level check's outcome on the probe depends on, as JSON text.
+
+    A dtype check on a column of the probe depends on that column's dtype; any other check on
+    the probe's columns and all their dtypes. None for a check with a row condition, which
+    looks at the probe's values.
+    """
+    kwargs = dict(expectation["kwargs"])
+    if "row_condition" in kwargs:
+        return None
+    column = str(kwargs.pop("column", None))
+    if expectation["type"] in DTYPE_LEVEL and column in probe:
+        return _json([expectation["type"], kwargs, str(probe[column].dtype)])
+    return _json([expectation["type"], expectation["kwargs"],
+                  [[str(name), str(dtype)] for name, dtype in probe.dtypes.items()]])
 
 
 def _sample(relation: Any, check: row_checks.RowCheck, expectation: dict) -> list:
