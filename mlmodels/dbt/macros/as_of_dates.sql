@@ -15,15 +15,6 @@
         is not on a period boundary: span one period more, then keep the dates up to end. -#}
     {%- set end_date = 'least(cast(' ~ end_date ~ ' as date), cast('
                        ~ mlmodels.observed_until() ~ ' as date))' -%}
-    {#- The end is worked out once, when the model compiles (dbt's date_spine queries it then
-        anyway, to count its periods), and written in as a date: otherwise the model's query
-        computes it again, twice, and a subquery over a staging view of the event log costs a
-        scan (and a `distinct`) of the whole log each time. -#}
-    {%- if execute -%}
-        {%- set found = run_query('select ' ~ end_date).columns[0].values()[0] -%}
-        {%- set end_date = "cast(null as date)" if found is none
-                           else "cast('" ~ found ~ "' as date)" -%}
-    {%- endif %}
     select as_of_date from (
         select cast(date_{{ cadence }} as date) as as_of_date
         from (
