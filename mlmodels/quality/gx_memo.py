@@ -8,13 +8,19 @@ demo build's 30 s). An entry or a schema that changed has another key and goes t
 the memo is an optimisation only: a missing, stale or unreadable file means asking GX.
 
 The file is one JSON document per suite file, under the gate's report folder (inside the
-project's target directory), replaced atomically. Two gates never share one.
+project's target directory), replaced atomically. Two gates never share one. Like the rest of
+the target directory it is trusted: whoever can write it can change what the gate reports, as
+they could by editing the suite. What it guards against is staleness, not tampering: an outcome
+stored in any other shape is dropped, and the run's own fields (column, severity, rows, run_at)
+always come from the run.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import platform
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -22,15 +28,24 @@ from typing import Any
 from mlmodels import __version__
 from mlmodels.files import write_atomic
 
+log = logging.getLogger(__name__)
+
 # What a schema-level result keeps: the rest (column, kwargs, rows, run_at) is the run's own.
 RESULT_FIELDS = ("success", "observed_value", "unexpected_count", "unexpected_percent",
                  "unexpected_values")
 
 
+# The code that asks GX and builds the probe: an edit to it (even in an editable install, where
+# the package version stays the same) makes every stored answer stale.
+_ASKING_CODE = [Path(__file__).with_name(name) for name in ("validation.py", "gx_memo.py")]
+
+
 def _versions() -> dict[str, str]:
-    """Return the versions GX's answers depend on, from package metadata (no import)."""
-    versions = {"mlmodels": __version__}
-    for package in ("great_expectations", "pandas", "numpy"):
+    """Return what GX's answers depend on besides their inputs: versions, and our own code."""
+    versions = {"mlmodels": __version__, "python": platform.python_version(),
+                "code": hashlib.sha256(b"".join(p.read_bytes() for p in _ASKING_CODE)).hexdigest()}
+    # pydantic: GX checks kwargs through it. Read from package metadata, not by importing.
+    for package in ("great_expectations", "pydantic", "pandas", "numpy"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -38,10 +53,20 @@ def _versions() -> dict[str, str]:
     return versions
 
 
+def key_text(value: Any) -> str:
+    """Return JSON text that tells apart every value a suite can hold (NaN is not null)."""
+    return json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
+
+
 def digest(value: Any) -> str:
     """Return a stable key for a JSON-like value (sorted keys, so equal values match)."""
-    text = json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(key_text(value).encode()).hexdigest()
+
+
+def _well_formed(entry: Any) -> bool:
+    """Whether a stored outcome has exactly the result fields, with a real boolean success."""
+    return (isinstance(entry, dict) and set(entry) == set(RESULT_FIELDS)
+            and isinstance(entry["success"], bool))
 
 
 class GxMemo:
@@ -62,8 +87,11 @@ class GxMemo:
         try:
             stored = json.loads(path.read_text())
             if stored.get("versions") == self.versions:
-                self.vetted = set(stored["vetted"])
-                self.schema = {str(key): dict(value) for key, value in stored["schema"].items()}
+                self.vetted = {key for key in stored["vetted"] if isinstance(key, str)}
+                # An outcome of any other shape is dropped (GX is asked again), never read: a
+                # missing or non-boolean success must not turn into a pass.
+                self.schema = {str(key): dict(value) for key, value in stored["schema"].items()
+                               if _well_formed(value)}
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             # Unreadable or from another layout: start empty and let GX answer again.
             self.vetted, self.schema = set(), {}
@@ -73,7 +101,10 @@ class GxMemo:
         """Return the memo of a suite file kept in ``folder`` (None: a memo that keeps nothing)."""
         if folder is None:
             return cls(None)
-        return cls(Path(folder) / f"{Path(suite_path).stem}.json")
+        # Named by the suite's stem and its path, so suites of one name in two folders do not
+        # overwrite each other's memo.
+        where = hashlib.sha256(str(Path(suite_path).resolve()).encode()).hexdigest()[:12]
+        return cls(Path(folder) / f"{Path(suite_path).stem}-{where}.json")
 
     def is_vetted(self, entry: dict) -> bool:
         """Whether GX accepted this exact suite entry under the same versions."""
@@ -98,11 +129,20 @@ class GxMemo:
             self._changed = True
 
     def save(self) -> None:
-        """Write the memo if it learnt anything (atomically: a reader sees old or new)."""
+        """Write the memo if it learnt anything (atomically: a reader sees old or new).
+
+        A memo that cannot be written is logged and skipped: the gate's results stand, and the
+        next build asks GX again.
+        """
         if self.path is None or not self._changed:
             return
         document = {"versions": self.versions, "vetted": sorted(self.vetted),
                     "schema": self.schema}
         text = json.dumps(document, sort_keys=True, indent=1)
-        write_atomic(self.path, lambda temporary: temporary.write_text(text))
+        try:
+            write_atomic(self.path, lambda temporary: temporary.write_text(text))
+        except OSError as error:
+            log.warning("GX memo %s not written (%s): the next build asks GX again",
+                        self.path, error)
+            return
         self._changed = False

@@ -36,7 +36,7 @@ import pandas as pd
 
 from mlmodels.engine import table
 from mlmodels.quality import partition_stats, row_checks
-from mlmodels.quality.gx_memo import RESULT_FIELDS, GxMemo, digest
+from mlmodels.quality.gx_memo import RESULT_FIELDS, GxMemo, digest, key_text
 from mlmodels.sql import literal
 
 SEVERITIES = ("error", "warn")
@@ -169,16 +169,17 @@ def _check_expectation(where: str, index: int, entry: Any, memo: GxMemo) -> dict
     kwargs, meta = entry.get("kwargs", {}), entry.get("meta") or {}
     if not isinstance(kwargs, dict) or not isinstance(meta, dict):
         raise SuiteError(f"{label}: kwargs and meta must be mappings")
-    severity = meta.get("severity", "error")
-    if severity not in SEVERITIES:
-        raise SuiteError(f"{label}: severity {severity!r} is not one of {', '.join(SEVERITIES)}")
     normalised = {**entry, "kwargs": dict(kwargs), "meta": dict(meta)}
-    if memo.is_vetted(normalised):
-        return normalised
-    if _expectation_class(type_) is None:
+    vetted = memo.is_vetted(normalised)
+    if not vetted and _expectation_class(type_) is None:
         close = difflib.get_close_matches(type_, _known_types(), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise SuiteError(f"{label}: {type_!r} is not a Great Expectations expectation type{hint}")
+    severity = meta.get("severity", "error")
+    if severity not in SEVERITIES:
+        raise SuiteError(f"{label}: severity {severity!r} is not one of {', '.join(SEVERITIES)}")
+    if vetted:
+        return normalised
     try:
         _build(normalised)
     except Exception as error:
@@ -691,11 +692,12 @@ def _table_level_in_sql(
     for key, members in groups.items():
         for index in members:
             expectation = expectations[index]
+            # GX's outcome first: every field that describes this check and run is the run's own.
             results[index] = {
-                "suite": suite_name, "expectation": expectation["type"],
+                **known[key], "suite": suite_name, "expectation": expectation["type"],
                 "column": ",".join(_columns(expectation["kwargs"])) or None,
                 "kwargs": _json(expectation["kwargs"]), "severity": _severity(expectation),
-                **known[key], "partition": None, "rows": total, "run_at": run_at,
+                "partition": None, "rows": total, "run_at": run_at,
             }
     return results, [index for index in range(len(expectations)) if index not in results]
 
@@ -711,10 +713,11 @@ def _schema_key(expectation: dict, probe: pd.DataFrame) -> str | None:
     if "row_condition" in kwargs:
         return None
     column = str(kwargs.pop("column", None))
+    # key_text, not _json: NaN and null are different bounds to GX.
     if expectation["type"] in DTYPE_LEVEL and column in probe:
-        return _json([expectation["type"], kwargs, str(probe[column].dtype)])
-    return _json([expectation["type"], expectation["kwargs"],
-                  [[str(name), str(dtype)] for name, dtype in probe.dtypes.items()]])
+        return key_text([expectation["type"], kwargs, str(probe[column].dtype)])
+    return key_text([expectation["type"], expectation["kwargs"],
+                     [[str(name), str(dtype)] for name, dtype in probe.dtypes.items()]])
 
 
 def _sample(relation: Any, check: row_checks.RowCheck, expectation: dict) -> list:

@@ -162,4 +162,52 @@ def test_a_memo_of_other_versions_or_unreadable_is_ignored(tmp_path):
         assert reread.vetted == set() and reread.schema == {}
     # A memo that keeps nothing writes nothing.
     GxMemo(None).save()
-    assert sorted(p.name for p in (tmp_path / "memo").iterdir()) == ["mart.json"]
+    assert [p.name for p in (tmp_path / "memo").iterdir()] == [memo.path.name]
+    assert memo.path.name.startswith("mart-")  # the stem, then a digest of the suite's path
+
+
+def test_nan_and_null_bounds_are_different_checks(tmp_path):
+    """GX passes a column count with no lower bound, and fails one whose lower bound is NaN."""
+    write_suite(tmp_path, [
+        {"type": "expect_table_column_count_to_be_between",
+         "kwargs": {"min_value": None, "max_value": 10}},
+    ])
+    build_mart(tmp_path / "mart.duckdb")
+    memo = GxMemo.for_suite(tmp_path / "memo", tmp_path / "mart.json")
+    assert gate_in_process(tmp_path, memo).success.all()
+    memo.save()
+    path = tmp_path / "mart.json"
+    path.write_text(path.read_text().replace("null", "NaN"))
+    asked = gate_in_process(tmp_path, GxMemo(None))
+    remembered = gate_in_process(tmp_path, GxMemo.for_suite(tmp_path / "memo", path))
+    assert not asked.success.any()
+    pd.testing.assert_frame_equal(remembered.drop(columns="run_at"), asked.drop(columns="run_at"))
+
+
+def test_a_stored_outcome_of_the_wrong_shape_is_not_read(tmp_path):
+    write_suite(tmp_path)
+    build_mart(tmp_path / "mart.duckdb")
+    with duckdb.connect(str(tmp_path / "mart.duckdb")) as con:
+        con.execute("alter table mart add column extra integer")
+    memo = GxMemo.for_suite(tmp_path / "memo", tmp_path / "mart.json")
+    asked = gate_in_process(tmp_path, memo)
+    memo.save()
+    assert list(asked[~asked.success].expectation) == ["expect_table_columns_to_match_set"]
+    stored = json.loads(memo.path.read_text())
+    for outcome in stored["schema"].values():
+        # A string success, and fields that are the run's own: neither may change a result.
+        outcome.update(success="false", severity="warn", column="a")
+    memo.path.write_text(json.dumps(stored))
+    again = gate_in_process(tmp_path, GxMemo.for_suite(tmp_path / "memo", tmp_path / "mart.json"))
+    pd.testing.assert_frame_equal(again.drop(columns="run_at"), asked.drop(columns="run_at"))
+
+
+def test_a_memo_that_cannot_be_written_leaves_the_results_standing(tmp_path, caplog):
+    write_suite(tmp_path)
+    build_mart(tmp_path / "mart.duckdb")
+    (tmp_path / "memo").write_text("a file where the memo folder would go")
+    memo = GxMemo.for_suite(tmp_path / "memo", tmp_path / "mart.json")
+    results = gate_in_process(tmp_path, memo)
+    memo.save()
+    assert results.success.all()
+    assert "not written" in caplog.text
