@@ -78,7 +78,9 @@ class GxMemo:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self.versions = _versions()
+        # Only a memo kept in a file needs them (reading metadata and hashing code costs ~10 ms,
+        # and GxMemo(None) is the default of every load_suite and validation call).
+        self.versions = _versions() if path is not None else {}
         self.vetted: set[str] = set()
         self.schema: dict[str, dict[str, Any]] = {}
         self._changed = False

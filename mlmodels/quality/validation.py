@@ -679,15 +679,15 @@ def _table_level_in_sql(
     for index in schema:
         groups.setdefault(keyed[index] or f"alone {index}", []).append(index)
     memo = memo or GxMemo(None)
-    known = {key: stored for key, members in groups.items()
-             if keyed[members[0]] and (stored := memo.schema_result(digest(key)))}
+    memoised = {key for key, members in groups.items() if keyed[members[0]]}  # not "alone"
+    known = {key: stored for key in memoised if (stored := memo.schema_result(digest(key)))}
     asked = [key for key in groups if key not in known]
     if asked:
         leaders = tuple(expectations[groups[key][0]] for key in asked)
         rows = _validator(Suite(suite_name, "", leaders, {}))(dtypes, None, run_at)
         for key, row in zip(asked, rows, strict=True):
             known[key] = {field: row[field] for field in RESULT_FIELDS}
-            if keyed[groups[key][0]]:
+            if key in memoised:
                 memo.remember_schema(digest(key), row)
     for key, members in groups.items():
         for index in members:
