@@ -134,6 +134,7 @@ def rows_with_rule(relation: Any, spec: ModelSpec) -> pd.DataFrame:
     if spec.problem.rule_baseline:
         try:
             relation = relation.project(f"*, ({spec.problem.rule_baseline}) as {RULE_COLUMN}")
+            relation.arrow_schema()  # binds the rule now: a query over DuckDB binds when it is read
         except Exception as error:
             raise SpecError(
                 f"spec '{spec.name}': field 'problem.rule_baseline': expected a SQL expression "

@@ -305,3 +305,54 @@ def test_a_python_model_may_return_pandas_arrow_or_spark(spark):
     assert dict(to_spark_frame(spark, frame).dtypes)["empty"] == "string"
     with pytest.raises(TypeError, match="must return a Spark or pandas DataFrame"):
         to_spark_frame(spark, [1, 2])
+
+
+# -- DuckDB queries run as SQL text on the relation's connection (duckdb_table._as_text) --------
+def _both_ways(relation):
+    """The same relation as a text table and as a table of derived relations."""
+    from mlmodels.engine.duckdb_table import DuckDBTable
+
+    as_text, as_relations = DuckDBTable(relation), DuckDBTable(relation)
+    if as_text._text is None:
+        pytest.skip("this duckdb's relations expose no connection: queries stay relations")
+    as_relations._text = None
+    return as_text, as_relations
+
+
+QUERIES = [
+    "select plan, count(*) as n, sum(amount) as total from {rel} group by plan order by plan",
+    "with big as (select * from {rel} where amount > 2) select entity_id from big order by 1 desc",
+    "WITH RECURSIVE steps(n) as (select 1 union all select n + 1 from steps where n < 3) "
+    "select n, (select count(*) from {rel}) as rows from steps order by n",
+    "  select * from {rel} order by entity_id desc limit 2",
+]
+
+
+@pytest.mark.parametrize("sql", QUERIES)
+def test_a_query_as_text_answers_as_the_relation_does(sql):
+    con = duckdb.connect()
+    as_text, as_relations = _both_ways(con.from_df(ROWS))
+    # Twice nested, so a query over a query (a gate's filter of a partition, then its aggregate).
+    once = lambda t: t.filter("entity_id > 1").query(sql)  # noqa: E731
+    assert once(as_text).fetchall() == once(as_relations).fetchall()
+    pd.testing.assert_frame_equal(once(as_text).df(), once(as_relations).df())
+    assert once(as_text).columns == once(as_relations).columns
+    assert once(as_text).types == once(as_relations).types
+
+
+def test_a_text_table_keeps_the_frame_it_reads_alive():
+    import gc
+
+    con = duckdb.connect()
+    # The query is the only reference left to the frame's relation.
+    big = engine.table(con.from_df(ROWS.copy())).filter("amount > 2")
+    gc.collect()
+    assert big.count() == 4
+    assert big.arrow_batches(2).read_all().num_rows == 4
+
+
+def test_a_relation_with_parameters_stays_a_relation():
+    con = duckdb.connect()
+    table = engine.table(con.sql("select range as n from range(10) where range < ?", params=[4]))
+    assert table._text is None  # its text holds a marker, not the value
+    assert table.fetchall() == [(0,), (1,), (2,), (3,)]
