@@ -322,8 +322,8 @@ def _both_ways(relation):
 QUERIES = [
     "select plan, count(*) as n, sum(amount) as total from {rel} group by plan order by plan",
     "with big as (select * from {rel} where amount > 2) select entity_id from big order by 1 desc",
-    "WITH RECURSIVE steps(n) as (select 1 union all select n + 1 from steps where n < 3) "
-    "select n, (select count(*) from {rel}) as rows from steps order by n",
+    ("WITH RECURSIVE steps(n) as (select 1 union all select n + 1 from steps where n < 3) "
+     "select n, (select count(*) from {rel}) as rows from steps order by n"),
     "  select * from {rel} order by entity_id desc limit 2",
 ]
 
@@ -333,7 +333,9 @@ def test_a_query_as_text_answers_as_the_relation_does(sql):
     con = duckdb.connect()
     as_text, as_relations = _both_ways(con.from_df(ROWS))
     # Twice nested, so a query over a query (a gate's filter of a partition, then its aggregate).
-    once = lambda t: t.filter("entity_id > 1").query(sql)  # noqa: E731
+    def once(t):
+        return t.filter("entity_id > 1").query(sql)
+
     assert once(as_text).fetchall() == once(as_relations).fetchall()
     pd.testing.assert_frame_equal(once(as_text).df(), once(as_relations).df())
     assert once(as_text).columns == once(as_relations).columns
