@@ -52,7 +52,12 @@ from sklearn.pipeline import Pipeline
 import mlmodels
 from mlmodels.engine import table
 from mlmodels.learn import comparison, drift, evaluation, explain, parallel, permutation
-from mlmodels.learn.pipelines import NonNegativeRegressor, build_pipeline, feature_frame
+from mlmodels.learn.pipelines import (
+    NonNegativeRegressor,
+    build_pipeline,
+    feature_frame,
+    predict_transformed,
+)
 from mlmodels.learn.splits import TimeOrderedSplit, stratified_random_split
 from mlmodels.spec import estimators
 from mlmodels.spec.specs import HIGHER_IS_BETTER, ModelSpec, SpecError
@@ -712,13 +717,28 @@ def evaluation_tables(spec, pipeline, X, y, predictions, threshold, metrics, can
 
 
 def importances(pipeline, X, y, spec: ModelSpec, max_rows: int = 20_000) -> list[dict]:
-    """Permutation importances on (a sample of) the valid split, in the selection metric."""
+    """Permutation importances on (a sample of) the valid split, in the selection metric.
+
+    The sample goes through the Pipeline's preprocessing once and each feature's transformed
+    columns are permuted (``permutation.permutation_importances`` with groups): the same numbers
+    as permuting the raw feature, without transforming every permuted copy (0.9 s of 1.7 s at
+    the demo scale). A sparse transform (many one-hot columns) permutes the raw frame instead.
+    """
     rng = np.random.default_rng(spec.random_state)
     take = np.sort(rng.choice(len(X), size=min(len(X), max_rows), replace=False))
-    means, stds = permutation.permutation_importances(
-        X.iloc[take], y[take], lambda frame: predict(pipeline, frame, spec),
-        lambda labels, predicted: metric_value(labels, predicted, spec),
-        HIGHER_IS_BETTER[spec.selection_metric], n_repeats=3, random_state=spec.random_state)
+    sample, labels = X.iloc[take], y[take]
+    score = partial(metric_value, spec=spec)
+    direction = HIGHER_IS_BETTER[spec.selection_metric]
+    transformed = pipeline[:-1].transform(sample)
+    if isinstance(transformed, np.ndarray):
+        groups = explain.feature_groups(pipeline.named_steps["pre"], tuple(sample.columns))
+        means, stds = permutation.permutation_importances(
+            transformed, labels, lambda rows: predict_transformed(pipeline, rows, spec), score,
+            direction, n_repeats=3, random_state=spec.random_state, groups=groups)
+    else:
+        means, stds = permutation.permutation_importances(
+            sample, labels, lambda frame: predict(pipeline, frame, spec), score, direction,
+            n_repeats=3, random_state=spec.random_state)
     return [{"feature": f, "importance_mean": float(m), "importance_std": float(s)}
             for f, m, s in zip(X.columns, means, stds, strict=True)]
 

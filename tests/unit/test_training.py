@@ -256,3 +256,35 @@ def test_the_data_fingerprint_reads_values_not_dtypes(rows, spec):
     changed = rows.copy()
     changed.loc[0, "x1"] += 1e-9
     assert data_fingerprint(changed, spec) != base
+
+
+@pytest.mark.parametrize("estimator", ["logistic_regression", "hist_gradient_boosting"])
+def test_importances_permuting_transformed_columns_equal_permuting_the_feature(rows, estimator):
+    """The importances permute each feature's transformed columns: the same as the raw feature.
+
+    Imputed and scaled numbers, one-hot and target-encoded categories, and a feature all null in
+    training (its imputer drops it: no transformed column, importance zero).
+    """
+    from functools import partial
+
+    from mlmodels.learn import permutation
+    from mlmodels.learn.pipelines import build_pipeline
+
+    rows = rows.assign(shade=np.where(rows.x1 > 0.3, "dark", "light"), empty=np.nan)
+    spec = specs.from_dict({
+        **SPEC, "candidates": [{"name": estimator, "params": {}}],
+        "features": {"numeric": ["x1", "x2", "empty"], "categorical": ["colour", "shade"],
+                     "encoding": {"shade": "target"}}})
+    X, y = feature_frame(rows, spec), rows.label.to_numpy()
+    pipeline = build_pipeline(spec).fit(X, y)
+    assert isinstance(pipeline[:-1].transform(X), np.ndarray)  # the grouped path is taken
+    got = pd.DataFrame(training.importances(pipeline, X, y, spec, max_rows=len(X)))
+    means, stds = permutation.permutation_importances(
+        X, y, lambda frame: training.predict(pipeline, frame, spec),
+        partial(training.metric_value, spec=spec), True, n_repeats=3,
+        random_state=spec.random_state)
+    assert list(got.feature) == list(X.columns)
+    np.testing.assert_allclose(got.importance_mean, means, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.importance_std, stds, rtol=0, atol=1e-12)
+    assert got.importance_mean[list(X.columns).index("empty")] == 0
+    assert got.importance_mean.abs().max() > 0.01  # not vacuous: some feature matters
