@@ -252,15 +252,21 @@ def _label_profile(series: pd.Series, name: str) -> dict[str, Any]:
 
 
 def _rows_profile(frame: pd.DataFrame, key: list[str]) -> dict[str, Any]:
-    """Return the extra row with duplicate counts on the key and across all columns."""
-    on_key = frame.duplicated(subset=key, keep=False)
-    distinct_keys = len(frame) - int(frame.duplicated(subset=key, keep="first").sum())
+    """Return the extra row with duplicate counts on the key and across all columns.
+
+    The key is grouped once (nulls as one value, as ``duplicated`` compares them). Rows equal
+    in every column share their key, so the exact duplicates are looked for only among the rows
+    whose key repeats: none, in a mart whose grain holds.
+    """
+    groups = frame.groupby(key, dropna=False, sort=False).ngroup().to_numpy()
+    sizes = np.bincount(groups)
+    on_key = sizes[groups] > 1
     try:
-        exact = str(int(frame.duplicated(keep=False).sum()))
+        exact = str(int(frame[on_key].duplicated(keep=False).sum()))
     except TypeError:  # an unhashable column (lists, dicts) cannot be compared row-wise
         exact = "not counted (unhashable values)"
     return {
-        "column": ROWS_COLUMN, "dtype": None, "null_share": np.nan, "distinct": distinct_keys,
+        "column": ROWS_COLUMN, "dtype": None, "null_share": np.nan, "distinct": len(sizes),
         "top_categories": None,
         "note": f"duplicate rows on {key}: {int(on_key.sum())}; exact duplicate rows: {exact}",
     }

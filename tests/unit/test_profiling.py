@@ -450,3 +450,21 @@ def test_the_soft_range_tolerates_a_few_record_values_but_not_a_corruption(toy, 
     records.loc[records.index[:1], "x1"] = high  # one record customer in the whole frame
     corrupted.loc[corrupted.index % 50 == 0, "x1"] = high  # 2% of rows: a unit change
     assert x1_range_holds(train) and x1_range_holds(records) and not x1_range_holds(corrupted)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_duplicate_counts_equal_pandas_duplicated(seed):
+    """The one grouping of the key gives what three calls of ``duplicated`` gave."""
+    rng = np.random.default_rng(seed)
+    rows = int(rng.integers(0, 60))
+    frame = pd.DataFrame({
+        "entity_id": rng.choice([1.0, 2.0, 3.0, np.nan], rows),
+        "as_of": rng.choice(["a", "b", None], rows),
+        "x": rng.choice([1.0, 2.0, np.nan], rows),
+    })
+    key = ["entity_id", "as_of"]
+    row = profiling.profile(frame, key=key).iloc[-1]
+    expected_note = (f"duplicate rows on {key}: {int(frame.duplicated(key, keep=False).sum())}; "
+                     f"exact duplicate rows: {int(frame.duplicated(keep=False).sum())}")
+    assert row["note"] == expected_note
+    assert row["distinct"] == rows - int(frame.duplicated(key, keep="first").sum())
