@@ -14,6 +14,9 @@ from mlmodels.sql import quote
 
 _NAME = "mlmodels_rel"  # the name a query gives the relation (visible in that query only)
 _LEADING_WITH = re.compile(r"with(\s+recursive)?\s", re.IGNORECASE)
+_PLAIN_QUERY = re.compile(r"(select|with|\()\s*", re.IGNORECASE)
+# a common table expression of that name in the query itself
+_OWN_NAME = re.compile(rf"\b{_NAME}\s+as\s+(not\s+)?(materialized\s+)?\(", re.IGNORECASE)
 
 
 class _Text(NamedTuple):
@@ -35,22 +38,28 @@ def _as_text(relation: Any) -> _Text | None:
     two dozen small queries spent longer in those binds than in running (0.45 s against 0.2 s
     a demo gate, warm). Run as text on the relation's own connection, each query is parsed and
     bound once, when it runs. duckdb 1's relations (C++) expose no connection, and a relation
-    with parameters has markers in its text: both stay relations.
+    built on one with parameters has markers in its text: both stay relations.
     """
-    connection = getattr(relation, "_con", None)
-    if connection is None or getattr(relation, "_params", None):
+    connection, statement = getattr(relation, "_con", None), getattr(relation, "_statement", None)
+    if connection is None or statement is None:
         return None
-    return _Text(connection, relation.sql_query(), relation)
+    sql, values = statement()  # values: the parameters of any relation it is built on
+    return None if values else _Text(connection, sql, relation)
 
 
-def _over(text: _Text, sql: str) -> str:
+def _over(text: _Text, sql: str) -> str | None:
     """Return ``sql`` with ``{rel}`` bound to the query ``text`` (a common table expression).
 
     A query with its own ``with`` gets the relation as its first common table expression, so
-    its order by, if any, stays the statement's own.
+    its order by, if any, stays the statement's own. Not materialized, as duckdb's relations
+    write it: ``{rel}`` named twice reads the relation twice, with filters pushed into each.
+    None for text that is not a plain query (a leading comment, ``describe``, its own
+    ``mlmodels_rel``): that goes through the relation API, as before.
     """
     body = sql.replace(ALIAS, _NAME).strip()
-    head = f"{_NAME} as ({text.sql})"
+    if not _PLAIN_QUERY.match(body) or _OWN_NAME.search(body):
+        return None
+    head = f"{_NAME} as not materialized ({text.sql})"
     leading = _LEADING_WITH.match(body)
     if leading:
         return f"{leading.group(0)}{head}, {body[leading.end():]}"
@@ -92,8 +101,9 @@ class DuckDBTable(Table):
 
     def query(self, sql: str) -> DuckDBTable:
         """Return the result of ``sql`` over this relation (named ``{rel}`` in it)."""
-        if self._text is not None:
-            return DuckDBTable(text=self._text._replace(sql=_over(self._text, sql)))
+        composed = _over(self._text, sql) if self._text is not None else None
+        if composed is not None:
+            return DuckDBTable(text=self._text._replace(sql=composed))
         return DuckDBTable(self.raw.query(_NAME, sql.replace(ALIAS, _NAME)))
 
     def sample(self, rows: int, seed: int) -> DuckDBTable:

@@ -358,3 +358,27 @@ def test_a_relation_with_parameters_stays_a_relation():
     table = engine.table(con.sql("select range as n from range(10) where range < ?", params=[4]))
     assert table._text is None  # its text holds a marker, not the value
     assert table.fetchall() == [(0,), (1,), (2,), (3,)]
+
+
+def test_a_query_over_a_relation_with_parameters_stays_a_relation():
+    con = duckdb.connect()
+    built_on = engine.table(con.sql("select ? as a union all select 5", params=[1]))
+    assert built_on.filter("a > 0").order("a").fetchall() == [(1,), (5,)]
+
+
+@pytest.mark.parametrize("sql", [
+    "-- a comment first\nwith x as (select * from {rel}) select count(*) from x",
+    "with mlmodels_rel as (select 5 as a) select * from mlmodels_rel",
+    "describe {rel}",
+])
+def test_text_that_is_not_a_plain_query_goes_through_the_relation(sql):
+    con = duckdb.connect()
+    as_text, as_relations = _both_ways(con.from_df(ROWS))
+    assert as_text.query(sql).fetchall() == as_relations.query(sql).fetchall()
+
+
+def test_the_relation_named_twice_is_read_twice_as_by_duckdb_s_relations():
+    con = duckdb.connect()
+    as_text, as_relations = _both_ways(con.sql("select random() as r from range(50)"))
+    twice = "select count(*) from {rel} x join {rel} y using (r)"
+    assert as_text.query(twice).fetchall() == as_relations.query(twice).fetchall() == [(0,)]
