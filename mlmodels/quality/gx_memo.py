@@ -17,6 +17,7 @@ always come from the run.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -40,8 +41,13 @@ RESULT_FIELDS = ("success", "observed_value", "unexpected_count", "unexpected_pe
 _ASKING_CODE = [Path(__file__).with_name(name) for name in ("validation.py", "gx_memo.py")]
 
 
-def _versions() -> dict[str, str]:
-    """Return what GX's answers depend on besides their inputs: versions, and our own code."""
+@functools.cache
+def _versions_of_this_process() -> tuple[tuple[str, str], ...]:
+    """Return what GX's answers depend on besides their inputs: versions, and our own code.
+
+    Once per process: the packages and the code it has imported cannot change under it, and
+    reading metadata and hashing the code took ~11 ms of every gate.
+    """
     versions = {"mlmodels": __version__, "python": platform.python_version(),
                 "code": hashlib.sha256(b"".join(p.read_bytes() for p in _ASKING_CODE)).hexdigest()}
     # pydantic: GX checks kwargs through it. Read from package metadata, not by importing.
@@ -50,7 +56,12 @@ def _versions() -> dict[str, str]:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = "absent"
-    return versions
+    return tuple(versions.items())
+
+
+def _versions() -> dict[str, str]:
+    """Return the versions and code digest GX's answers are kept under (a fresh dict)."""
+    return dict(_versions_of_this_process())
 
 
 def key_text(value: Any) -> str:
@@ -78,8 +89,7 @@ class GxMemo:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        # Only a memo kept in a file needs them (reading metadata and hashing code costs ~10 ms,
-        # and GxMemo(None) is the default of every load_suite and validation call).
+        # Only a memo kept in a file needs them (read once per process, on the first gate).
         self.versions = _versions() if path is not None else {}
         self.vetted: set[str] = set()
         self.schema: dict[str, dict[str, Any]] = {}

@@ -205,8 +205,14 @@ def _latest_run(rows: pd.DataFrame) -> pd.DataFrame:
 def _aggregate(rows: pd.DataFrame) -> list[_Expectation]:
     """Return one _Expectation per expectation configuration, over the partitions."""
     grouped: dict[tuple[str, str, str, str], _Expectation] = {}
+    # The same kwargs text comes once per partition: parse and format each text once.
+    kwargs_texts: dict[str, str] = {}
     for record in rows.to_dict("records"):
-        kwargs = _kwargs_text(record["kwargs"])
+        raw = record["kwargs"]
+        if not isinstance(raw, str):
+            kwargs = _kwargs_text(raw)
+        elif (kwargs := kwargs_texts.get(raw)) is None:
+            kwargs = kwargs_texts[raw] = _kwargs_text(raw)
         severity = as_text(record["severity"]) or "error"
         key = (as_text(record["expectation"]), as_text(record["column"]), kwargs, severity)
         item = grouped.get(key)

@@ -468,3 +468,31 @@ def test_duplicate_counts_equal_pandas_duplicated(seed):
                      f"exact duplicate rows: {int(frame.duplicated(keep=False).sum())}")
     assert row["note"] == expected_note
     assert row["distinct"] == rows - int(frame.duplicated(key, keep="first").sum())
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_percentiles_of_the_sorted_values_equal_numpys_bit_for_bit(seed):
+    """The profile reads its quantiles off one sort: the same doubles np.percentile gives."""
+    rng = np.random.default_rng(seed)
+    percents = list(profiling.QUANTILES.values())
+    for rows in [1, 2, 3, 7, 100, 1001]:
+        for values in [rng.normal(0, 1, rows), rng.integers(-3, 3, rows).astype(float),
+                       rng.lognormal(0, 6, rows) * 1e12,
+                       rng.uniform(-1, 1, rows) * rng.choice([1e-300, 1.0, 1e300], rows)]:
+            expected = np.percentile(values, percents)
+            got = profiling.sorted_percentiles(np.sort(values), percents)
+            assert np.array_equal(got, expected), (rows, got - expected)
+
+
+@pytest.mark.parametrize("series", [
+    pd.Series([1, 2, 2, None, 5], dtype="Int64"),
+    pd.Series([0.0, -0.0, np.inf, np.inf, -np.inf, np.nan, 1.0, 1.0]),
+    pd.Series([2**53, 2**53 + 1, 2**53 + 1]),  # one float64, two integers
+    pd.Series([np.nan, np.nan]),
+    pd.Series([], dtype="float64"),
+    pd.Series([3, 1, 3], dtype="UInt8"),
+    pd.Series([1.5, 2.5, 1.5], dtype="float32"),
+], ids=["nullable", "floats", "big-ints", "all-nan", "empty", "uint8", "float32"])
+def test_the_distinct_count_of_a_number_column_equals_nunique(series):
+    row = profiling.profile(pd.DataFrame({"x": series})).iloc[0]
+    assert row["distinct"] == series.nunique()
