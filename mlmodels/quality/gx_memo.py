@@ -42,7 +42,7 @@ _ASKING_CODE = [Path(__file__).with_name(name) for name in ("validation.py", "gx
 
 
 @functools.cache
-def _versions_of_this_process() -> tuple[tuple[str, str], ...]:
+def _versions() -> dict[str, str]:
     """Return what GX's answers depend on besides their inputs: versions, and our own code.
 
     Once per process: the packages and the code it has imported cannot change under it, and
@@ -56,12 +56,7 @@ def _versions_of_this_process() -> tuple[tuple[str, str], ...]:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = "absent"
-    return tuple(versions.items())
-
-
-def _versions() -> dict[str, str]:
-    """Return the versions and code digest GX's answers are kept under (a fresh dict)."""
-    return dict(_versions_of_this_process())
+    return versions
 
 
 def key_text(value: Any) -> str:
@@ -90,7 +85,7 @@ class GxMemo:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         # Only a memo kept in a file needs them (read once per process, on the first gate).
-        self.versions = _versions() if path is not None else {}
+        self.versions = dict(_versions()) if path is not None else {}  # a copy of the cached
         self.vetted: set[str] = set()
         self.schema: dict[str, dict[str, Any]] = {}
         self._changed = False

@@ -185,10 +185,10 @@ def _distinct(series: pd.Series, finite: np.ndarray, values: np.ndarray) -> int:
     ``finite`` is its finite values sorted and ``values`` all of them as float64. Integers are
     counted in their own dtype: above 2**53 two of them can be one float64.
     """
-    present = series.dropna().to_numpy()
-    if present.dtype.kind in "iu":
-        return _runs(np.sort(present))
-    if present.dtype.kind != "f":
+    kind = series.dtype.kind  # nullable dtypes too: Int64 is "i", Float64 "f"
+    if kind in "iu":
+        return _runs(np.sort(series.dropna().to_numpy()))
+    if kind != "f":
         return int(series.nunique())
     return _runs(finite) + int(np.isposinf(values).any()) + int(np.isneginf(values).any())
 
