@@ -73,9 +73,23 @@ GRIDS = {
                               "2011-10-31"),
     "grid_month": ("2023-07-01", "timestamp '2025-06-30 23:00:00'", "month", "2025-06-01"),
 }
+# More grids, each compared date by date with dbt's date_spine (the default implementation) and
+# with start + k periods in pandas: month ends, an end before the start, days, a future end.
+MORE_GRIDS = {
+    "grid_month_from_the_31st": ("2024-01-31", "timestamp '2024-07-30 23:59:59'", "month"),
+    "grid_end_before_start": ("2024-05-01", "timestamp '2024-03-01 00:00:00'", "month"),
+    "grid_days": ("2024-02-27", "timestamp '2024-03-02 10:00:00'", "day"),
+    "grid_future_end": ("2026-06-01", "timestamp '2031-01-01 00:00:00'", "month"),
+}
 MODELS.update({
     name: f'{{{{ mlmodels.as_of_dates("{start}", "{end}", "{cadence}") }}}}'
-    for name, (start, end, cadence, _) in GRIDS.items()
+    for name, (start, end, cadence, *_) in (GRIDS | MORE_GRIDS).items()
+})
+MODELS.update({
+    f"{name}__date_spine": (
+        f'{{% set end = "least(cast({end} as date), cast(" ~ mlmodels.observed_until() '
+        f'~ " as date))" %}}{{{{ mlmodels.default__as_of_dates("{start}", end, "{cadence}") }}}}')
+    for name, (start, end, cadence, *_) in (GRIDS | MORE_GRIDS).items()
 })
 TABLES = ["bins", "registry", "rows", "scores", "regression_scores", "signal_scores",
           "signal_drift", "signal_realised", "signal_metrics"]
@@ -329,6 +343,24 @@ def test_the_as_of_grid_reaches_the_last_event(lab):
     for name, (start, _, _, last) in GRIDS.items():
         dates = tables[name].as_of_date
         assert (str(dates.min())[:10], str(dates.max())[:10]) == (start, last), name
+
+
+def test_the_as_of_grid_is_date_spines_and_start_plus_k_periods(lab):
+    tables = lab[2]
+    step = {"day": pd.DateOffset(days=1), "week": pd.DateOffset(weeks=1),
+            "month": pd.DateOffset(months=1)}
+    for name, (start, end, cadence, *_) in (GRIDS | MORE_GRIDS).items():
+        # the observed end: the build's start (UTC), before a future end
+        last = min(pd.Timestamp(end.split("'")[1]), pd.Timestamp.now("UTC").tz_localize(None))
+        expected, k = [], 0
+        while (date := pd.Timestamp(start) + step[cadence] * k) <= last.normalize():
+            expected.append(date)
+            k += 1
+        grid = sorted(pd.to_datetime(tables[name].as_of_date))
+        assert grid == expected, name
+        assert sorted(pd.to_datetime(tables[f"{name}__date_spine"].as_of_date)) == grid, name
+    assert tables["grid_end_before_start"].empty
+    assert len(tables["grid_future_end"]) >= 6  # June to December 2026 at least
 
 
 @pytest.mark.parametrize("sabotage", sorted(SABOTAGE))

@@ -11,10 +11,9 @@ with events as (
 ),
 
 as_of_dates as (
+    -- up to the last event: read from `events`, which the mart reads anyway
     {{ mlmodels.as_of_dates(
-        var('as_of_start'),
-        '(select max(occurred_at) from ' ~ ref('stg_demo__events') ~ ')',
-        var('as_of_cadence')) }}
+        var('as_of_start'), '(select max(occurred_at) from events)', var('as_of_cadence')) }}
 ),
 
 -- Customers who exist at the cutoff: signed up before it and not cancelled before it.

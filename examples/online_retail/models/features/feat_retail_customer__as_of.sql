@@ -13,9 +13,7 @@ cancellations as (
 -- Every as_of_cadence (week: Mondays, from as_of_start) up to the last landed purchase.
 as_of_dates as (
     {{ mlmodels.as_of_dates(
-        var('as_of_start'),
-        '(select max(invoiced_at) from ' ~ ref('stg_retail__purchases') ~ ')',
-        var('as_of_cadence')) }}
+        var('as_of_start'), '(select max(invoiced_at) from purchases)', var('as_of_cadence')) }}
 ),
 
 first_purchases as (
