@@ -85,10 +85,22 @@ MODELS.update({
     name: f'{{{{ mlmodels.as_of_dates("{start}", "{end}", "{cadence}") }}}}'
     for name, (start, end, cadence, *_) in (GRIDS | MORE_GRIDS).items()
 })
+# The same grid by the portable default, and by dbt's date_spine as as_of_dates used to build it
+# (a period more than datediff counts, then the dates up to the end).
+CAPPED_END = 'least(cast({end} as date), cast(" ~ mlmodels.observed_until() ~ " as date))'
+MODELS.update({
+    f"{name}__default": (
+        f'{{{{ mlmodels.default__as_of_dates("{start}", "{CAPPED_END.format(end=end)}", '
+        f'"{cadence}") }}}}')
+    for name, (start, end, cadence, *_) in (GRIDS | MORE_GRIDS).items()
+})
 MODELS.update({
     f"{name}__date_spine": (
-        f'{{% set end = "least(cast({end} as date), cast(" ~ mlmodels.observed_until() '
-        f'~ " as date))" %}}{{{{ mlmodels.default__as_of_dates("{start}", end, "{cadence}") }}}}')
+        f'{{% set end = "{CAPPED_END.format(end=end)}" %}}'
+        f'select cast(date_{cadence} as date) as as_of_date from ('
+        f'{{{{ dbt.date_spine("{cadence}", "cast(\'{start}\' as date)", '
+        f'dbt.dateadd("{cadence}", 1, "cast(" ~ end ~ " as date)")) }}}}) as spine '
+        f'where date_{cadence} <= cast({{{{ end }}}} as date)')
     for name, (start, end, cadence, *_) in (GRIDS | MORE_GRIDS).items()
 })
 TABLES = ["bins", "registry", "rows", "scores", "regression_scores", "signal_scores",
@@ -358,7 +370,8 @@ def test_the_as_of_grid_is_date_spines_and_start_plus_k_periods(lab):
             k += 1
         grid = sorted(pd.to_datetime(tables[name].as_of_date))
         assert grid == expected, name
-        assert sorted(pd.to_datetime(tables[f"{name}__date_spine"].as_of_date)) == grid, name
+        for other in ("default", "date_spine"):
+            assert sorted(pd.to_datetime(tables[f"{name}__{other}"].as_of_date)) == grid, name
     assert tables["grid_end_before_start"].empty
     assert len(tables["grid_future_end"]) >= 6  # June to December 2026 at least
 
