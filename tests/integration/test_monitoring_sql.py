@@ -73,7 +73,7 @@ GRIDS = {
                               "2011-10-31"),
     "grid_month": ("2023-07-01", "timestamp '2025-06-30 23:00:00'", "month", "2025-06-01"),
 }
-# More grids, each compared date by date with dbt's date_spine (the default implementation) and
+# More grids, each compared date by date with the portable default, with dbt's date_spine and
 # with start + k periods in pandas: month ends, an end before the start, days, a future end.
 MORE_GRIDS = {
     "grid_month_from_the_31st": ("2024-01-31", "timestamp '2024-07-30 23:59:59'", "month"),

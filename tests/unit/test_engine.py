@@ -403,6 +403,8 @@ TYPED_ROWS = """
     "*",
     "t1, t2",  # text only: nothing left for DuckDB to convert
     "t1, i4 as t2",  # text beside a number of another name
+    "t1, null::varchar as t3",  # text of nulls only: object in DuckDB's conversion
+    "t1, i4 from {rel} limit 0 --",  # no rows at all
     "i4, f8, d",  # no text: DuckDB's own .df()
     "t1, uuid() as u",  # a type outside the Arrow path: DuckDB's own .df()
     "t1, t1 as t1",  # repeated names: DuckDB's own .df()
@@ -427,13 +429,13 @@ def test_text_columns_are_read_through_arrow_not_python_strings(monkeypatch):
     table = engine.table(con.sql(TYPED_ROWS))
     if table._text is None or duckdb_table._text_dtype() is None:
         pytest.skip("this duckdb or pandas builds text columns with DuckDB's own conversion")
-    frames = []
+    inserted = []
     real = duckdb_table.pd.DataFrame.insert
 
     def insert(self, loc, column, value, *args, **kwargs):
-        frames.append(column)
+        inserted.append(column)
         return real(self, loc, column, value, *args, **kwargs)
 
     monkeypatch.setattr(duckdb_table.pd.DataFrame, "insert", insert)
     assert list(table.df().columns)[-2:] == ["t1", "t2"]
-    assert frames == ["t1", "t2"]
+    assert inserted == ["t1", "t2"]
