@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import re
-import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import pandas as pd
 import pyarrow as pa
 
+from mlmodels.engine import arrow_frames
 from mlmodels.engine.base import ALIAS, Table
 from mlmodels.sql import quote
 
@@ -66,63 +65,6 @@ def _over(text: _Text, sql: str) -> str | None:
     if leading:
         return f"{leading.group(0)}{head}, {body[leading.end():]}"
     return f"with {head} {body}"
-
-
-# Result types whose conversion to pandas is DuckDB's own whether it starts from the result or
-# from the Arrow table of it (tests/unit/test_engine.py compares both ways on each).
-_ARROW_SAFE = re.compile(
-    r"(BOOLEAN|U?(TINYINT|SMALLINT|INTEGER|BIGINT)|FLOAT|DOUBLE|DATE|TIMESTAMP|DECIMAL\(\d+,\d+\))")
-# duckdb 2 warns that Arrow from an executed statement copies its rows once more. Measured on
-# the demo mart it is still the quickest way there (5.8 ms, against 7.5 ms through a relation,
-# which binds the query again), so the warning is silenced for this module's call only.
-warnings.filterwarnings("ignore", message="Arrow output on a DB-API result makes an extra copy",
-                        category=UserWarning, module=re.escape(__name__))
-
-
-@functools.cache
-def _text_dtype() -> pd.StringDtype | None:
-    """Return the Arrow-backed ``str`` dtype DuckDB gives VARCHAR columns, or None if not that.
-
-    pandas 3 with duckdb 2 gives ``StringDtype("pyarrow", na_value=nan)``; pandas 2 gives
-    ``object``, which only DuckDB's own conversion builds. Asked once, in memory.
-    """
-    import duckdb
-
-    with duckdb.connect() as connection:
-        dtype = connection.execute("select 'text' as t").df()["t"].dtype
-    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
-        return dtype
-    return None
-
-
-def _read_frame(connection: Any, sql: str) -> pd.DataFrame:
-    """Return the rows of ``sql`` as ``.df()`` would, its text columns without Python strings.
-
-    DuckDB's own conversion makes a Python ``str`` of every VARCHAR value and pandas then copies
-    them into its Arrow-backed ``str`` dtype: 13 of the 23 ms of reading the 46,780-row demo mart.
-    Here the Arrow strings become that dtype as they are, and DuckDB converts every other
-    column (and a text column of nulls only) from the same Arrow table, so the frame is the one
-    ``.df()`` returns. Results with no text, repeated names or a type outside ``_ARROW_SAFE``
-    (UUID, JSON, lists, ...) take ``.df()`` itself.
-    """
-    dtype = _text_dtype()
-    result = connection.execute(sql)
-    types = [str(column[1]) for column in result.description]
-    names = [column[0] for column in result.description]
-    if (dtype is None or "VARCHAR" not in types or len(set(names)) < len(names)
-            or not all(t == "VARCHAR" or _ARROW_SAFE.fullmatch(t) for t in types)):
-        return result.df()
-    rows = result.to_arrow_table()
-    # A text column with no value at all (or no rows) is ``object`` in DuckDB's conversion.
-    text = [name for name, sql_type in zip(names, types, strict=True)
-            if sql_type == "VARCHAR" and rows.column(name).null_count < rows.num_rows]
-    rest = rows.drop_columns(text)
-    frame = (connection.from_arrow(rest).df() if rest.num_columns
-             else pd.DataFrame(index=pd.RangeIndex(rows.num_rows)))
-    for position, name in enumerate(names):
-        if name in text:
-            frame.insert(position, name, pd.array(rows.column(name), dtype=dtype))
-    return frame
 
 
 class DuckDBTable(Table):
@@ -185,7 +127,7 @@ class DuckDBTable(Table):
     def df(self) -> pd.DataFrame:
         """Return the rows as a pandas DataFrame."""
         if self._text is not None:
-            return _read_frame(self._text.connection, self._text.sql)
+            return arrow_frames.read_frame(self._text.connection, self._text.sql)
         return self.raw.df()
 
     def arrow_batches(self, rows: int) -> pa.RecordBatchReader:

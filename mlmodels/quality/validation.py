@@ -632,9 +632,7 @@ def _table_level_in_sql(
     nulls = [(f"nulls_{position}", row_checks.count_where(f"{relation.quote(column)} is null"))
              for position, column in enumerate(relation.columns)]
     pairs = [("mlmodels_rows", "count(*)"), *row_checks.aggregates(list(checks.values()))]
-    counts = dict(zip([name for name, _ in pairs + nulls],
-                      relation.aggregate(partition_stats.select_list(pairs + nulls)).fetchall()[0],
-                      strict=True))
+    counts = _aggregate_once(relation, pairs + nulls)
     total = int(counts["mlmodels_rows"])
     results: dict[int, dict] = {}
     for index, check in checks.items():
@@ -700,6 +698,20 @@ def _table_level_in_sql(
                 "partition": None, "rows": total, "run_at": run_at,
             }
     return results, [index for index in range(len(expectations)) if index not in results]
+
+
+def _aggregate_once(relation: Any, pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Return each (name, SQL) aggregate's value from one query that computes each SQL once.
+
+    Planning dominates an aggregate of a few hundred counts over a mart of thousands of rows, so
+    the counts several checks share (a not-null check's, its column's null count, every
+    ``count(*)``) are written once.
+    """
+    distinct = list(dict.fromkeys(sql for _, sql in pairs))
+    values = relation.aggregate(partition_stats.select_list(
+        [(f"mlmodels_{position}", sql) for position, sql in enumerate(distinct)])).fetchall()[0]
+    by_sql = dict(zip(distinct, values, strict=True))
+    return {name: by_sql[sql] for name, sql in pairs}
 
 
 def _schema_key(expectation: dict, probe: pd.DataFrame) -> str | None:
