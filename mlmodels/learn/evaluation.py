@@ -18,16 +18,12 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 from sklearn.metrics import (
-    accuracy_score,
     average_precision_score,
     brier_score_loss,
-    f1_score,
     log_loss,
     mean_absolute_error,
     precision_recall_curve,
-    precision_score,
     r2_score,
-    recall_score,
     roc_auc_score,
     roc_curve,
     root_mean_squared_error,
@@ -162,8 +158,16 @@ def classification_metrics(
         If the inputs are empty, of different lengths, or not 0/1 labels and finite scores.
     """
     labels, scores = _check_binary(labels, scores)
-    predicted = (scores >= threshold).astype(int)
+    predicted = scores >= threshold
     both_classes = 0 < labels.sum() < len(labels)
+    # The metrics at the threshold from one count of the confusion matrix: scikit-learn's
+    # precision, recall, f1 and accuracy validate their inputs and count it once each (23 ms
+    # apiece at 200,000 rows). The same divisions, so the same floats, and 0 where undefined
+    # (zero_division=0); tests/unit/test_evaluation.py compares them with scikit-learn's.
+    actual = labels == 1
+    true_positives = int(np.count_nonzero(predicted & actual))
+    predicted_positives, actual_positives = int(np.count_nonzero(predicted)), int(actual.sum())
+    correct = len(labels) - int(np.count_nonzero(predicted != actual))
     metrics = {
         "roc_auc": lambda: float(roc_auc_score(labels, scores)) if both_classes else np.nan,
         "pr_auc": lambda: (float(average_precision_score(labels, scores)) if both_classes
@@ -171,14 +175,19 @@ def classification_metrics(
         "log_loss": lambda: float(log_loss(
             labels, np.clip(scores, LOG_LOSS_EPS, 1 - LOG_LOSS_EPS), labels=[0, 1])),
         "brier": lambda: float(brier_score_loss(labels, scores, labels=[0, 1])),
-        "precision": lambda: float(precision_score(labels, predicted, zero_division=0)),
-        "recall": lambda: float(recall_score(labels, predicted, zero_division=0)),
-        "f1": lambda: float(f1_score(labels, predicted, zero_division=0)),
-        "accuracy": lambda: float(accuracy_score(labels, predicted)),
-        "positive_rate": lambda: float(predicted.mean()),
+        "precision": lambda: _divide(true_positives, predicted_positives),
+        "recall": lambda: _divide(true_positives, actual_positives),
+        "f1": lambda: _divide(2 * true_positives, actual_positives + predicted_positives),
+        "accuracy": lambda: correct / len(labels),
+        "positive_rate": lambda: predicted_positives / len(labels),
         "actual_rate": lambda: float(labels.mean()),
     }
     return {name: compute() for name, compute in metrics.items() if only in (None, name)}
+
+
+def _divide(numerator: int, denominator: int) -> float:
+    """Return numerator / denominator as a float, 0.0 when the denominator is 0."""
+    return float(numerator) / float(denominator) if denominator else 0.0
 
 
 def regression_metrics(

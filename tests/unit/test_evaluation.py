@@ -211,6 +211,34 @@ def test_classification_metrics_equal_sklearn():
     assert np.isfinite(result["log_loss"])
 
 
+@pytest.mark.parametrize("case", ["random", "none predicted", "all predicted", "no positives",
+                                  "all positive", "one row", "float labels"])
+def test_metrics_at_the_threshold_equal_sklearns_bit_for_bit(case):
+    """Counted once here, each by its own function in scikit-learn: the same floats."""
+    rng = np.random.default_rng(11)
+    for size in (1, 7, 1000, 100_003):
+        labels = (rng.random(size) < 0.3).astype(int)
+        scores = rng.random(size)
+        threshold = {"none predicted": 2.0, "all predicted": 0.0}.get(case, 0.37)
+        if case == "no positives":
+            labels[:] = 0
+        elif case == "all positive":
+            labels[:] = 1
+        elif case == "one row":
+            labels, scores = labels[:1], scores[:1]
+        elif case == "float labels":
+            labels = labels.astype(float)
+        predicted = (scores >= threshold).astype(int)
+        result = evaluation.classification_metrics(labels, scores, threshold)
+        assert result["precision"] == metrics.precision_score(labels, predicted, zero_division=0)
+        assert result["recall"] == metrics.recall_score(labels, predicted, zero_division=0)
+        assert result["f1"] == metrics.f1_score(labels, predicted, zero_division=0)
+        assert result["accuracy"] == metrics.accuracy_score(labels, predicted)
+        assert result["positive_rate"] == predicted.mean()
+        assert all(type(result[name]) is float for name in ("precision", "recall", "f1",
+                                                            "accuracy", "positive_rate"))
+
+
 @pytest.mark.parametrize("label", [0, 1])
 def test_classification_metrics_with_one_class_give_nan_aucs(label):
     labels = np.full(20, label)
