@@ -24,11 +24,13 @@ import pyarrow as pa
 _SAFE = re.compile(
     r"(VARCHAR|BOOLEAN|U?(TINYINT|SMALLINT|INTEGER|BIGINT)|FLOAT|DOUBLE|DATE|TIMESTAMP"
     r"|DECIMAL\(\d+,\d+\))")
+_INTEGER_BITS = {"TINYINT": 8, "SMALLINT": 16, "INTEGER": 32, "BIGINT": 64}
 # DuckDB gives a column of these types with a null pandas' masked dtype, without one numpy's.
-_MASKED = {"BOOLEAN": pd.BooleanDtype(), "TINYINT": pd.Int8Dtype(), "SMALLINT": pd.Int16Dtype(),
-           "INTEGER": pd.Int32Dtype(), "BIGINT": pd.Int64Dtype(), "UTINYINT": pd.UInt8Dtype(),
-           "USMALLINT": pd.UInt16Dtype(), "UINTEGER": pd.UInt32Dtype(),
-           "UBIGINT": pd.UInt64Dtype()}
+_MASKED = {"BOOLEAN": pd.BooleanDtype(),
+           **{name: pd.api.types.pandas_dtype(f"Int{bits}")
+              for name, bits in _INTEGER_BITS.items()},
+           **{f"U{name}": pd.api.types.pandas_dtype(f"UInt{bits}")
+              for name, bits in _INTEGER_BITS.items()}}
 # duckdb 2 warns that Arrow from an executed statement copies its rows once more. Measured on
 # the demo mart it is still the quickest way there (5.8 ms, against 7.5 ms through a relation,
 # which binds the query again), so the warning is silenced for this module's call only.
@@ -62,14 +64,9 @@ def _convert(sql_type: str, column: pa.ChunkedArray, text: Any) -> Any | None:
 _PROBE = {
     "VARCHAR": ("'a'", "''", "'ü'"),
     "BOOLEAN": ("true", "false", "true"),
-    "TINYINT": ("-128", "0", "127"),
-    "SMALLINT": ("-32768", "0", "32767"),
-    "INTEGER": ("-2147483648", "0", "2147483647"),
-    "BIGINT": ("-9223372036854775808", "0", "9223372036854775807"),
-    "UTINYINT": ("0", "1", "255"),
-    "USMALLINT": ("0", "1", "65535"),
-    "UINTEGER": ("0", "1", "4294967295"),
-    "UBIGINT": ("0", "1", "18446744073709551615"),
+    **{name: (str(-2 ** (bits - 1)), "0", str(2 ** (bits - 1) - 1))
+       for name, bits in _INTEGER_BITS.items()},
+    **{f"U{name}": ("0", "1", str(2 ** bits - 1)) for name, bits in _INTEGER_BITS.items()},
     "FLOAT": ("'-inf'", "'nan'", "-0.0"),
     "DOUBLE": ("'-inf'", "'nan'", "9007199254740993"),
     "DATE": ("'1677-09-21'", "'2024-02-29'", "'262000-01-01'"),
