@@ -12,6 +12,7 @@ metric definitions at its top.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 import numpy as np
@@ -158,16 +159,18 @@ def classification_metrics(
         If the inputs are empty, of different lengths, or not 0/1 labels and finite scores.
     """
     labels, scores = _check_binary(labels, scores)
-    predicted = scores >= threshold
     both_classes = 0 < labels.sum() < len(labels)
-    # The metrics at the threshold from one count of the confusion matrix: scikit-learn's
-    # precision, recall, f1 and accuracy validate their inputs and count it once each (23 ms
-    # apiece at 200,000 rows). The same divisions, so the same floats, and 0 where undefined
+
+    # The metrics at the threshold from one count of the confusion matrix, made when one of
+    # them is asked for (a search asks for one ranking metric only): scikit-learn's precision,
+    # recall, f1 and accuracy validate their inputs and count it once each (23 ms apiece at
+    # 200,000 rows). The same divisions, so the same floats, and 0 where undefined
     # (zero_division=0); tests/unit/test_evaluation.py compares them with scikit-learn's.
-    actual = labels == 1
-    true_positives = int(np.count_nonzero(predicted & actual))
-    predicted_positives, actual_positives = int(np.count_nonzero(predicted)), int(actual.sum())
-    correct = len(labels) - int(np.count_nonzero(predicted != actual))
+    @functools.cache
+    def count() -> dict[str, int]:
+        return _confusion_counts(labels, scores, threshold)
+
+    rows = len(labels)
     metrics = {
         "roc_auc": lambda: float(roc_auc_score(labels, scores)) if both_classes else np.nan,
         "pr_auc": lambda: (float(average_precision_score(labels, scores)) if both_classes
@@ -175,11 +178,11 @@ def classification_metrics(
         "log_loss": lambda: float(log_loss(
             labels, np.clip(scores, LOG_LOSS_EPS, 1 - LOG_LOSS_EPS), labels=[0, 1])),
         "brier": lambda: float(brier_score_loss(labels, scores, labels=[0, 1])),
-        "precision": lambda: _divide(true_positives, predicted_positives),
-        "recall": lambda: _divide(true_positives, actual_positives),
-        "f1": lambda: _divide(2 * true_positives, actual_positives + predicted_positives),
-        "accuracy": lambda: correct / len(labels),
-        "positive_rate": lambda: predicted_positives / len(labels),
+        "precision": lambda: _divide(count()["tp"], count()["tp"] + count()["fp"]),
+        "recall": lambda: _divide(count()["tp"], count()["tp"] + count()["fn"]),
+        "f1": lambda: _divide(2 * count()["tp"], 2 * count()["tp"] + count()["fp"] + count()["fn"]),
+        "accuracy": lambda: (count()["tp"] + count()["tn"]) / rows,
+        "positive_rate": lambda: (count()["tp"] + count()["fp"]) / rows,
         "actual_rate": lambda: float(labels.mean()),
     }
     return {name: compute() for name, compute in metrics.items() if only in (None, name)}
@@ -249,6 +252,11 @@ def confusion(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[
         If the inputs are invalid.
     """
     labels, scores = _check_binary(labels, scores)
+    return _confusion_counts(labels, scores, threshold)
+
+
+def _confusion_counts(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, int]:
+    """:func:`confusion` of inputs already validated."""
     predicted = scores >= threshold
     positive = labels == 1
     return {
